@@ -1,0 +1,35 @@
+"""`hfgan sample`: write a grid of samples from a pipeline folder or Hub repo id."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("sample", help="write a PNG grid of samples from a trained pipeline")
+    parser.add_argument("--model", help="pipeline folder or Hub repo id; without it, an untrained DCGAN")
+    parser.add_argument("--out", default="samples.png", help="PNG file to write (default: samples.png)")
+    parser.add_argument("--num-images", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from hfgan import DCGANGenerator, DCGANPipeline
+    from hfgan.utils import atomic_write, make_image_grid
+
+    if args.model:
+        pipe = DCGANPipeline.from_pretrained(args.model)
+    else:
+        print("No --model given: sampling an untrained DCGAN (noise), to check the installation.")
+        pipe = DCGANPipeline(generator=DCGANGenerator())
+    pipe = pipe.to(args.device)
+    images = pipe(num_images=args.num_images, generator=torch.Generator().manual_seed(args.seed)).images
+    grid = make_image_grid(images)
+    out = atomic_write(args.out, lambda tmp: grid.save(tmp, format="PNG"))
+    print(f"Wrote {len(images)} samples as a {grid.size[0]}x{grid.size[1]} grid to {Path(out).resolve()}")
+    return 0

@@ -1,0 +1,3 @@
+from .dcgan import DCGANPipeline
+
+__all__ = ["DCGANPipeline"]

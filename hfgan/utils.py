@@ -1,0 +1,66 @@
+"""Small helpers shared by pipelines, training and metrics."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import torch
+
+
+def to_pil(images) -> list[PIL.Image.Image]:
+    """Images as PIL: a list of PIL images, an array `(N, H, W, C)` in [0, 1], or a tensor `(N, C, H, W)` in [0, 1]."""
+    if isinstance(images, torch.Tensor):
+        images = images.detach().float().cpu().permute(0, 2, 3, 1).numpy()
+    if isinstance(images, np.ndarray):
+        arrays = (images.clip(0, 1) * 255).round().astype(np.uint8)
+        return [PIL.Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in arrays]
+    return list(images)
+
+
+def make_image_grid(images, rows: int | None = None, cols: int | None = None, padding: int = 0) -> PIL.Image.Image:
+    """Tile images into one picture, row by row.
+
+    Args:
+        images: a list of PIL images, an array `(N, H, W, C)` or a tensor `(N, C, H, W)`, values in [0, 1] (the
+            pipeline's `"pil"`, `"np"` and `"pt"` outputs).
+        rows, cols: grid shape; by default as square as possible. `rows * cols` must hold every image.
+        padding: white pixels between tiles.
+    """
+    images = to_pil(images)
+    if not images:
+        raise ValueError("make_image_grid needs at least one image")
+    n = len(images)
+    if cols is None:
+        cols = math.ceil(n / rows) if rows else math.ceil(math.sqrt(n))
+    rows = rows or math.ceil(n / cols)
+    if rows * cols < n:
+        raise ValueError(f"a {rows}x{cols} grid cannot hold {n} images")
+    w, h = images[0].size
+    grid = PIL.Image.new(images[0].mode, (cols * w + (cols - 1) * padding, rows * h + (rows - 1) * padding), "white")
+    for i, image in enumerate(images):
+        grid.paste(image, ((i % cols) * (w + padding), (i // cols) * (h + padding)))
+    return grid
+
+
+def atomic_write(path: str | os.PathLike, write) -> Path:
+    """Call `write(tmp_path)` on a temporary name beside `path`, then rename it into place.
+
+    A crash part-way leaves the old file (or none) at `path`, never a half-written one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
