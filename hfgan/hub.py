@@ -112,7 +112,7 @@ def render_model_card(
         repo_id=repo_id,
         class_name=type(obj).__name__,
         is_pipeline=is_pipeline,
-        config=None if is_pipeline else dict(obj.config),
+        config=None if is_pipeline else {k: v for k, v in obj.config.items() if not k.startswith("_")},
         components={name: type(c).__name__ for name, c in obj.components.items()} if is_pipeline else None,
         training=training,
         metrics=metrics,

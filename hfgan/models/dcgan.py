@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from diffusers import ModelMixin  # noqa: F401  diffusers finds a pipeline component's loader by this name in its module
 from diffusers.configuration_utils import register_to_config
 from diffusers.utils import BaseOutput
 from torch import nn
@@ -82,6 +83,8 @@ class DCGANGenerator(HfGanModel):
     ```
     """
 
+    _hub_tags = ["dcgan"]
+
     @register_to_config
     def __init__(self, latent_dim: int = 100, base_channels: int = 64, image_size: int = 64, num_channels: int = 3):
         super().__init__()
@@ -152,6 +155,8 @@ class DCGANDiscriminator(HfGanModel):
     ((4,), (4, 16, 4, 4))
     ```
     """
+
+    _hub_tags = ["dcgan"]
 
     @register_to_config
     def __init__(self, base_channels: int = 64, image_size: int = 64, num_channels: int = 3):

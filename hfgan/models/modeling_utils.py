@@ -33,8 +33,8 @@ class HfGanModel(HubMixin, ModelMixin, ConfigMixin):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        check_model_folder(pretrained_model_name_or_path, kwargs.get("subfolder"))
         if kwargs.get("use_safetensors") is False:
             raise ValueError("hfgan loads safetensors weights only; use_safetensors=False is not supported")
+        check_model_folder(pretrained_model_name_or_path, kwargs.get("subfolder"))
         kwargs["use_safetensors"] = True
         return super().from_pretrained(pretrained_model_name_or_path, **kwargs)

@@ -1,0 +1,73 @@
+"""DiffAugment (Zhao et al., 2020, "Differentiable Augmentation for Data-Efficient GAN Training").
+
+The same random, differentiable transforms are applied to every image the discriminator sees, real and fake, so D
+cannot overfit a small training set while gradients still flow through the augmentation to the generator.
+Images are `(B, C, H, W)` in [-1, 1]; randomness comes from torch's global RNG (checkpointed by the training loop).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+POLICIES = ("color", "translation", "cutout")
+
+
+def parse_policy(policy: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """`"color,translation,cutout"` (or a list) -> a checked tuple of transform names; empty/None -> ()."""
+    if not policy:
+        return ()
+    names = tuple(p.strip() for p in policy.split(",")) if isinstance(policy, str) else tuple(policy)
+    unknown = [p for p in names if p not in POLICIES]
+    if unknown:
+        raise ValueError(f"unknown DiffAugment transform(s) {unknown}; choose from {', '.join(POLICIES)}")
+    return names
+
+
+def diff_augment(x: torch.Tensor, policy: str | list[str] | tuple[str, ...] | None = "color,translation,cutout"):
+    """Apply the DiffAugment transforms named in `policy`, in order, with fresh randomness per image."""
+    for name in parse_policy(policy):
+        x = _TRANSFORMS[name](x)
+    return x
+
+
+def rand_color(x: torch.Tensor) -> torch.Tensor:
+    """Random brightness (+-0.5), saturation (x0..2) and contrast (x0.5..1.5), per image."""
+    b = x.shape[0]
+    x = x + (torch.rand(b, 1, 1, 1, device=x.device, dtype=x.dtype) - 0.5)
+    mean_c = x.mean(dim=1, keepdim=True)  # per-pixel grey level
+    x = (x - mean_c) * (torch.rand(b, 1, 1, 1, device=x.device, dtype=x.dtype) * 2) + mean_c
+    mean_all = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean_all) * (torch.rand(b, 1, 1, 1, device=x.device, dtype=x.dtype) + 0.5) + mean_all
+    return x
+
+
+def rand_translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
+    """Shift each image by up to `ratio` of its size in x and y, filling the uncovered border with zeros."""
+    b, _, h, w = x.shape
+    sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    dy = torch.randint(-sh, sh + 1, (b, 1, 1), device=x.device)
+    dx = torch.randint(-sw, sw + 1, (b, 1, 1), device=x.device)
+    rows = torch.arange(h, device=x.device).view(1, h, 1) + dy + 1  # (B, H, 1) row read from the 1-px-padded image
+    cols = torch.arange(w, device=x.device).view(1, 1, w) + dx + 1  # (B, 1, W)
+    rows, cols = rows.clamp(0, h + 1), cols.clamp(0, w + 1)  # out-of-range reads land in the zero padding
+    padded = F.pad(x, [1, 1, 1, 1])  # (B, C, H+2, W+2)
+    batch = torch.arange(b, device=x.device).view(b, 1, 1)
+    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)  # (B, H, W, C) -> (B, C, H, W)
+
+
+def rand_cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
+    """Zero one square of `ratio` times the image size at a random place in each image."""
+    b, _, h, w = x.shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    cy = torch.randint(0, h + (1 - ch % 2), (b, 1, 1), device=x.device)  # centre of the square
+    cx = torch.randint(0, w + (1 - cw % 2), (b, 1, 1), device=x.device)
+    ys = torch.arange(h, device=x.device).view(1, h, 1)
+    xs = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = ((ys - cy + ch // 2) >= 0) & ((ys - cy + ch // 2) < ch) & ((xs - cx + cw // 2) >= 0) & (
+        (xs - cx + cw // 2) < cw
+    )  # (B, H, W)
+    return x * (~inside).unsqueeze(1).to(x.dtype)
+
+
+_TRANSFORMS = {"color": rand_color, "translation": rand_translation, "cutout": rand_cutout}
