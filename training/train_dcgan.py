@@ -14,6 +14,8 @@
     # CelebA 64x64 on a GPU, and on several GPUs or nodes with no code change
     python training/train_dcgan.py experiment=celeba64 data.source=celeba-64.parquet
     accelerate launch --multi_gpu --num_processes 4 training/train_dcgan.py experiment=celeba64
+    # data-parallel on CPU processes too (gloo), e.g. to check a multi-process setup without GPUs
+    torchrun --standalone --nproc_per_node 2 training/train_dcgan.py experiment=debug output_dir=/tmp/ddp
     # continue a run, from its folder or from its Hub repo
     python training/train_dcgan.py resume=latest output_dir=outputs/dcgan-emoji
     python training/train_dcgan.py resume=user/dcgan-emoji output_dir=outputs/dcgan-emoji-more
@@ -111,7 +113,8 @@ def train(cfg: DictConfig) -> dict:
     parse_policy(cfg.augment.policy)  # fail now, not at the first step
     if cfg.hub.push and not cfg.hub.repo_id:
         raise ValueError("hub.push=true needs hub.repo_id=<user>/<name>")
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
+    # cpu=True where there is no GPU, so that several CPU processes (torchrun) train data-parallel over gloo
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world, is_main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
 
     # ---- output folder, resume point, logging

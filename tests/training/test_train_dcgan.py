@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -133,3 +134,18 @@ def test_command_line(tmp_path):
     assert "Release written to" in result.stdout and (out / "release" / "model_index.json").is_file()
     bad = subprocess.run([*cmd, "+typo=1", "overwrite=true"], capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "typo" in bad.stderr
+
+
+@pytest.mark.slow
+def test_data_parallel_over_two_cpu_processes(tmp_path):
+    """What `accelerate launch --multi_gpu` does on GPUs, here with torchrun and gloo on the CPU."""
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        str(ROOT / "training" / "train_dcgan.py"), "experiment=debug", f"output_dir={out}",
+    ]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("Done:") == 1  # one main process reports and writes
+    assert max(json.loads(line)["images_seen"] for line in (out / "metrics.jsonl").read_text().splitlines()) == 96
+    assert DCGANPipeline.from_pretrained(out / "release").generator.config.image_size == 16
