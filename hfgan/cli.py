@@ -13,6 +13,8 @@ import sys
 # subcommand name -> module that defines it; imported lazily so `hfgan --help` stays fast
 SUBCOMMANDS = {
     "sample": "hfgan.commands.sample",
+    "evaluate": "hfgan.commands.evaluate",
+    "prepare-data": "hfgan.commands.prepare_data",
 }
 
 

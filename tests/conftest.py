@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+# Before torch is imported: OpenMP's default busy-waiting makes torch 3-5x slower on a shared 2-core machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 if __package__:  # tests/ is a package
     from . import hub_server
 else:  # rootdir-relative import (tests/ is on sys.path)

@@ -1,0 +1,516 @@
+"""Evaluate a generator against a dataset: sample in chunks, extract features, compute the chosen metrics.
+
+```py
+from hfgan.metrics import Evaluator
+
+evaluator = Evaluator("data/emoji", backbone="emoji-cnn", metrics=["fd", "kid"], num_samples=5000)
+scores = evaluator(pipe)          # {"fd_emoji_cnn": ..., "kid_emoji_cnn": ..., "kid_emoji_cnn_std": ...}
+result = evaluator.evaluate(pipe) # the same, with the protocol, memorisation details and closest-pairs picture
+```
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import PIL.Image
+import torch
+
+from .backbones import FeatureBackbone, extract_features, load_backbone, to_uint8
+from .distances import (
+    MemorizationResult,
+    frechet_distance,
+    kernel_distance,
+    memorization,
+    nearest_neighbor_distances,
+    precision_recall,
+)
+from .reference import ReferenceDataset, cache_path, default_cache_dir, read_cached_features, write_cached_features
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("fd", "kid", "pr", "memorization")
+MEMORIZATION_KEYS = ("ratio", "copy_fraction")  # the memorisation numbers that go to a model card
+
+PREPROCESSING = {
+    "inception": "uint8 quantisation, TF1-compatible bilinear resize to 299x299 (torch-fidelity), (x - 128) / 128",
+    "dinov2": "uint8 quantisation, bicubic antialiased resize to 224x224 (no crop), ImageNet mean/std",
+    "emoji-cnn": "uint8 quantisation, bilinear antialiased resize to 64x64, [0, 1] -> [-1, 1]",
+}
+
+
+def metric_names(metric: str, backbone: str) -> list[str]:
+    """Result keys of `metric` ("fd", "kid", "pr", "memorization") computed with `backbone`.
+
+    Only Inception-V3 gives `fid` and `kid`; other backbones carry their own name (`fd_dinov2`, `kid_emoji_cnn`, ...)
+    so no number is mistaken for a published FID.
+    """
+    slug = backbone.replace("-", "_")
+    if metric == "fd":
+        return ["fid" if backbone == "inception" else f"fd_{slug}"]
+    if metric == "kid":
+        base = "kid" if backbone == "inception" else f"kid_{slug}"
+        return [base, f"{base}_std"]
+    if metric == "pr":
+        return [f"precision_{slug}", f"recall_{slug}"]
+    if metric == "memorization":
+        return [
+            f"memorization_{slug}_{k}"
+            for k in ("nn_median", "nn_p05", "nn_min", "heldout_nn_median", *MEMORIZATION_KEYS)
+        ]
+    raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+
+
+_DISPLAY = {"inception": "Inception", "dinov2": "DINOv2", "emoji_cnn": "emoji-cnn"}
+
+
+def _display_name(key: str) -> str | None:
+    """Human name of a result key for a model card, or None for keys that do not go there."""
+    if key == "fid":
+        return "FID"
+    if key == "kid":
+        return "KID"
+    for prefix, label in (("fd_", "FD"), ("kid_", "KID"), ("precision_", "Precision"), ("recall_", "Recall")):
+        if key.startswith(prefix) and not key.endswith("_std"):
+            slug = key[len(prefix) :]
+            return f"{label} ({_DISPLAY.get(slug, slug)})"
+    if key.startswith("memorization_"):
+        for suffix in MEMORIZATION_KEYS:
+            if key.endswith("_" + suffix):
+                slug = key[len("memorization_") : -len(suffix) - 1]
+                return f"Memorization {suffix.replace('_', ' ')} ({_DISPLAY.get(slug, slug)})"
+    return None
+
+
+def to_model_index(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Model-card `model-index` entries for `hfgan.hub.render_model_card(..., metrics=...)`.
+
+    Args:
+        results: what [`Evaluator.__call__`] returns (`{"fd_emoji_cnn": 12.3, ...}`), or a saved result JSON
+            (`{"metrics": {...}, "protocol": {...}}`). Standard deviations and raw distances are left out.
+
+    Returns:
+        `[{"type": "fd_emoji_cnn", "name": "FD (emoji-cnn)", "value": 12.3}, ...]`
+    """
+    metrics = results.get("metrics", results)
+    out = []
+    for key, value in metrics.items():
+        name = _display_name(key)
+        if name is not None and isinstance(value, (int, float)) and math.isfinite(value):
+            out.append({"type": key, "name": name, "value": float(f"{value:.6g}")})  # 6 significant digits
+    return out
+
+
+@dataclass
+class EvaluationResult:
+    """
+    What one evaluation measured, and how.
+
+    Args:
+        metrics (`dict[str, float]`): the numbers, keyed as [`metric_names`] says.
+        protocol (`dict`): backbone and weights, preprocessing, sample counts, reference split, KID/PR settings.
+        memorization ([`MemorizationResult`], *optional*): per-sample nearest-training-image distances.
+        closest_pairs (`PIL.Image.Image`, *optional*): top row the generated samples closest to a training image,
+            bottom row those training images.
+    """
+
+    metrics: dict[str, float]
+    protocol: dict[str, Any]
+    memorization: MemorizationResult | None = None
+    closest_pairs: PIL.Image.Image | None = None
+    closest_pairs_info: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: metrics, protocol, the model-index list and, with memorisation, distance quantiles."""
+        out: dict[str, Any] = {
+            "metrics": self.metrics,
+            "protocol": self.protocol,
+            "model_index": to_model_index(self.metrics),
+        }
+        if self.memorization is not None:
+            qs = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+            d = self.memorization.distances.double()
+            out["memorization"] = {
+                "sample_nn_distance_quantiles": {str(q): float(torch.quantile(d, q)) for q in qs},
+                "closest_pairs": self.closest_pairs_info,
+            }
+            if self.memorization.heldout_distances is not None:
+                h = self.memorization.heldout_distances.double()
+                out["memorization"]["heldout_nn_distance_quantiles"] = {str(q): float(torch.quantile(h, q)) for q in qs}
+        return out
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the JSON to `path` (atomically); with memorisation, also the closest pairs as
+        `<path stem>.closest_pairs.png` beside it."""
+        from ..utils import atomic_write
+
+        path = Path(path)
+        data = self.to_dict()
+        if self.closest_pairs is not None:
+            png = path.with_name(path.stem + ".closest_pairs.png")
+            atomic_write(png, lambda tmp: self.closest_pairs.save(tmp, format="PNG"))
+            data.setdefault("memorization", {})["closest_pairs_image"] = png.name
+        atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2) + "\n"))
+        return path
+
+
+def closest_pairs_grid(samples: torch.Tensor, train_images: torch.Tensor, padding: int = 2) -> PIL.Image.Image:
+    """Generated samples (top row) over their nearest training images (bottom row), same order.
+
+    Args:
+        samples, train_images: `(k, 3, H, W)` each, float in [0, 1] or uint8. The training images are resized to the
+            samples' size when they differ.
+    """
+    from ..utils import make_image_grid
+
+    samples, train_images = to_uint8(samples), to_uint8(train_images)
+    if len(samples) != len(train_images) or len(samples) == 0:
+        raise ValueError(f"need as many samples as training images (>0), got {len(samples)} and {len(train_images)}")
+    if train_images.shape[-2:] != samples.shape[-2:]:
+        train_images = (
+            torch.nn.functional.interpolate(
+                train_images.float(), size=samples.shape[-2:], mode="bilinear", antialias=True
+            )
+            .round()
+            .clamp(0, 255)
+            .to(torch.uint8)
+        )
+    images = torch.cat([samples, train_images]).float() / 255
+    return make_image_grid(images, rows=2, cols=len(samples), padding=padding)
+
+
+class _ClosestTracker:
+    """Keeps, across chunks, the `k` generated images nearest to a training image (without storing all samples)."""
+
+    def __init__(self, train_features: torch.Tensor, k: int):
+        self.train_features, self.k = train_features, k
+        self.distances = torch.empty(0, dtype=torch.float64)
+        self.indices = torch.empty(0, dtype=torch.long)
+        self.images = torch.empty(0, dtype=torch.uint8)
+
+    def update(self, images: torch.Tensor, features: torch.Tensor, offset: int) -> None:
+        d, _ = nearest_neighbor_distances(features, self.train_features)
+        distances = torch.cat([self.distances, d.cpu()])
+        indices = torch.cat([self.indices, torch.arange(offset, offset + len(d))])
+        pool = torch.cat([self.images, to_uint8(images).cpu()]) if len(self.images) else to_uint8(images).cpu()
+        order = distances.argsort(stable=True)[: self.k]
+        self.distances, self.indices, self.images = distances[order], indices[order], pool[order]
+
+
+def _check_count(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+class Evaluator:
+    r"""
+    Computes FD / KID / precision-recall / memorisation of a generator against a reference dataset.
+
+    Constructing it loads the backbone and the reference features (from the disk cache, or computed once and
+    cached), and checks that the sample counts suit the metrics, so a bad configuration fails before any sampling.
+    Calling it samples `num_samples` images in chunks of `batch_size` with a fixed seed (the same images at every
+    call for the same weights), extracts their features and returns the metrics.
+
+    Args:
+        reference (`str`, `os.PathLike` or `torch.Tensor`):
+            A dataset (parquet file, folder of parquet files, or Hub dataset repo id), or images `(N, 3, H, W)` in
+            [0, 1] or uint8.
+        backbone (`str` or [`FeatureBackbone`], defaults to `"emoji-cnn"`):
+            `"inception"` (FID), `"dinov2"` or `"emoji-cnn"` (offline), or a loaded backbone.
+        metrics (`Sequence[str]`, defaults to `("fd",)`): any of `"fd"`, `"kid"`, `"pr"`, `"memorization"`.
+        num_samples (`int`, defaults to 10000): generated samples per evaluation.
+        split (`str`, defaults to `"train"`): the reference split. Memorisation compares samples with it, so it should
+            be the split the model was trained on.
+        heldout (`str` or `torch.Tensor`, *optional*, defaults to `"test"`):
+            Real images not trained on, for the memorisation baseline: a split of `reference`, or images. Skipped
+            (with a log message) when the dataset has no such split.
+        resolution (`int`, *optional*): resize reference images to this size first (Lanczos), normally the model's
+            resolution; by default they stay at their native size.
+        backbone_weights (`str`, *optional*): weights file/folder (or DINOv2 repo id) for the backbone.
+        batch_size (`int`, defaults to 250): images sampled and embedded at once.
+        device (`str`, defaults to `"cpu"`): where the backbone runs (the model stays where it is).
+        seed (`int`, defaults to 0): seed of the sampling and of the KID subsets.
+        kid_subset_size (`int`, defaults to 1000), kid_subsets (`int`, defaults to 100): KID subsets.
+        pr_k (`int`, defaults to 3): neighbourhood size of precision/recall.
+        num_pairs (`int`, defaults to 8): closest sample/training pairs shown by the memorisation check.
+        cache_dir (`str`, *optional*): where reference features are cached (default `$HFGAN_CACHE/metrics`, i.e.
+            `~/.cache/hfgan/metrics`); `False` turns the disk cache off.
+    """
+
+    def __init__(
+        self,
+        reference: str | os.PathLike | torch.Tensor,
+        backbone: str | FeatureBackbone = "emoji-cnn",
+        metrics: Sequence[str] = ("fd",),
+        num_samples: int = 10_000,
+        *,
+        split: str = "train",
+        heldout: str | torch.Tensor | None = "test",
+        resolution: int | None = None,
+        backbone_weights: str | os.PathLike | None = None,
+        batch_size: int = 250,
+        device: str | torch.device = "cpu",
+        seed: int = 0,
+        kid_subset_size: int = 1000,
+        kid_subsets: int = 100,
+        pr_k: int = 3,
+        num_pairs: int = 8,
+        cache_dir: str | os.PathLike | bool | None = None,
+    ):
+        metrics = [metrics] if isinstance(metrics, str) else list(dict.fromkeys(metrics))
+        unknown = [m for m in metrics if m not in METRICS]
+        if unknown or not metrics:
+            raise ValueError(f"unknown metrics {unknown}; choose one or more of {', '.join(METRICS)}")
+        self.metrics = metrics
+        self.num_samples = _check_count("num_samples", num_samples)
+        self.batch_size = _check_count("batch_size", batch_size)
+        self.kid_subset_size = _check_count("kid_subset_size", kid_subset_size, 2)
+        self.kid_subsets = _check_count("kid_subsets", kid_subsets)
+        self.pr_k = _check_count("pr_k", pr_k)
+        self.num_pairs = _check_count("num_pairs", num_pairs)
+        self.resolution = None if resolution is None else _check_count("resolution", resolution, 8)
+        self.seed, self.device, self.split = seed, torch.device(device), split
+        if cache_dir is False:
+            self.cache_dir = None
+        else:
+            self.cache_dir = Path(cache_dir) if cache_dir not in (None, True) else default_cache_dir()
+
+        self.backbone = backbone if isinstance(backbone, FeatureBackbone) else load_backbone(backbone, backbone_weights)
+        self.backbone.to(self.device)
+        self._check_sample_counts("num_samples", self.num_samples)
+
+        # reference (training) features, and held-out features for the memorisation baseline
+        self._reference_images: torch.Tensor | None = None
+        if isinstance(reference, torch.Tensor):
+            self.dataset = None
+            self._reference_images = self._resize(to_uint8(reference))
+            self.reference_features = extract_features(self.backbone, self._reference_images, batch_size)
+            self.reference_info = {"dataset": "in-memory images", "split": None}
+        else:
+            self.dataset = ReferenceDataset(reference, split)
+            self.reference_features = self._dataset_features(self.dataset)
+            self.reference_info = {
+                "dataset": self.dataset.name,
+                "split": split,
+                "data_fingerprint": self.dataset.fingerprint,
+            }
+        self.reference_info.update(num_images=len(self.reference_features), resolution=self.resolution or "native")
+        self._check_sample_counts("the reference", len(self.reference_features))
+
+        self.heldout_features = None
+        self.heldout_info = None
+        if "memorization" in self.metrics and heldout is not None:
+            if isinstance(heldout, torch.Tensor):
+                self.heldout_features = extract_features(self.backbone, self._resize(to_uint8(heldout)), batch_size)
+                self.heldout_info = {"dataset": "in-memory images", "num_images": len(self.heldout_features)}
+            elif self.dataset is not None and ReferenceDataset.has_split(reference, heldout):
+                try:
+                    heldout_dataset = ReferenceDataset(reference, heldout)
+                except ValueError:  # a Hub dataset without that split
+                    heldout_dataset = None
+                if heldout_dataset is not None:
+                    self.heldout_features = self._dataset_features(heldout_dataset)
+                    self.heldout_info = {"split": heldout, "num_images": len(self.heldout_features)}
+            if self.heldout_features is None:
+                logger.warning(
+                    "no held-out split %r in %s: memorisation is reported without a baseline",
+                    heldout,
+                    self.reference_info["dataset"],
+                )
+
+    # ------------------------------------------------------------------------------------------------ reference
+
+    def _resize(self, images: torch.Tensor) -> torch.Tensor:
+        if self.resolution is None or tuple(images.shape[-2:]) == (self.resolution, self.resolution):
+            return images
+        from .reference import decode_images
+
+        return decode_images([PIL.Image.fromarray(a.permute(1, 2, 0).numpy()) for a in images], self.resolution)
+
+    def _dataset_features(self, dataset: ReferenceDataset) -> torch.Tensor:
+        key = dataset.cache_key(self.resolution, self.backbone)
+        path = cache_path(self.cache_dir, key) if self.cache_dir is not None else None
+        if path is not None:
+            features = read_cached_features(path, key)
+            if features is not None:
+                logger.info("reference features of %s/%s read from %s", dataset.name, dataset.split, path)
+                return features
+        start = time.perf_counter()
+        images = dataset.load_images(self.resolution)
+        if dataset.split == self.split:
+            self._reference_images = images
+        features = extract_features(self.backbone, images, self.batch_size)
+        logger.info(
+            "reference features of %s/%s (%d images) computed in %.1f s",
+            dataset.name,
+            dataset.split,
+            len(images),
+            time.perf_counter() - start,
+        )
+        if path is not None:
+            write_cached_features(path, key, features)
+        return features
+
+    def reference_images(self) -> torch.Tensor:
+        """The reference images, uint8 `(N, 3, H, W)` (decoded on first use when the features came from the cache)."""
+        if self._reference_images is None:
+            self._reference_images = self.dataset.load_images(self.resolution)
+        return self._reference_images
+
+    def _check_sample_counts(self, what: str, n: int) -> None:
+        d = self.backbone.feature_dim
+        if "fd" in self.metrics and n < d:
+            raise ValueError(
+                f"the Fréchet distance on {self.backbone.name} features ({d} dimensions) needs at least {d} images; "
+                f"{what} has {n}. Use more images, or a backbone with fewer dimensions (emoji-cnn: 256)."
+            )
+        if "kid" in self.metrics and n < self.kid_subset_size:
+            raise ValueError(
+                f"KID with kid_subset_size={self.kid_subset_size} needs at least that many images; {what} has {n}. "
+                f"Use more images or a smaller kid_subset_size."
+            )
+        if ("pr" in self.metrics) and n <= self.pr_k:
+            raise ValueError(f"precision/recall with k={self.pr_k} needs more than {self.pr_k} images; {what} has {n}")
+
+    # --------------------------------------------------------------------------------------------------- samples
+
+    def _chunks(self, model) -> Iterator[torch.Tensor]:
+        """Generated images in [0, 1], `batch_size` at a time, `num_samples` in all."""
+        if isinstance(model, torch.Tensor):
+            if len(model) < self.num_samples:
+                raise ValueError(f"{len(model)} images given but num_samples={self.num_samples}")
+            yield from model[: self.num_samples].split(self.batch_size)
+            return
+        pipe = model
+        if isinstance(model, torch.nn.Module) and "latent_dim" in getattr(model, "config", {}):
+            from ..pipelines import DCGANPipeline
+
+            pipe = DCGANPipeline(generator=model)  # a bare generator network
+        if not hasattr(pipe, "components"):
+            raise TypeError(
+                f"cannot sample from a {type(model).__name__}: pass a pipeline, a generator model, or an image tensor"
+            )
+        pipe.set_progress_bar_config(disable=True)
+        generator = torch.Generator().manual_seed(self.seed)
+        remaining = self.num_samples
+        while remaining > 0:
+            n = min(self.batch_size, remaining)
+            images = pipe(num_images=n, generator=generator, output_type="pt", max_batch_size=self.batch_size).images
+            remaining -= n
+            yield images
+
+    def evaluate(self, model) -> EvaluationResult:
+        """Sample from `model` (a pipeline, a generator model, or images `(N, 3, H, W)` in [0, 1]) and measure it."""
+        start = time.perf_counter()
+        tracker = None
+        if "memorization" in self.metrics:
+            tracker = _ClosestTracker(self.reference_features, self.num_pairs)
+        features, generated_size = [], None
+        for chunk in self._chunks(model):
+            generated_size = tuple(chunk.shape[-2:])
+            chunk_features = self.backbone(chunk)
+            if tracker is not None:
+                tracker.update(chunk, chunk_features, sum(len(f) for f in features))
+            features.append(chunk_features)
+        fake = torch.cat(features)
+        sampling_seconds = time.perf_counter() - start
+
+        metric_start = time.perf_counter()
+        real = self.reference_features
+        names = {m: metric_names(m, self.backbone.name) for m in self.metrics}
+        results: dict[str, float] = {}
+        mem = None
+        if "fd" in self.metrics:
+            results[names["fd"][0]] = frechet_distance(fake, real)
+        if "kid" in self.metrics:
+            mean, std = kernel_distance(
+                fake, real, subset_size=self.kid_subset_size, num_subsets=self.kid_subsets, seed=self.seed
+            )
+            results[names["kid"][0]], results[names["kid"][1]] = mean, std
+        if "pr" in self.metrics:
+            results[names["pr"][0]], results[names["pr"][1]] = precision_recall(real, fake, k=self.pr_k)
+        closest_pairs, closest_info = None, []
+        if "memorization" in self.metrics:
+            mem = memorization(fake, real, self.heldout_features, num_pairs=self.num_pairs)
+            prefix = f"memorization_{self.backbone.name.replace('-', '_')}_"
+            results.update({prefix + k: v for k, v in mem.summary().items()})
+            train_idx = mem.indices[tracker.indices]
+            closest_info = [
+                {"sample": int(s), "train_index": int(t), "distance": float(d)}
+                for s, t, d in zip(tracker.indices, train_idx, tracker.distances, strict=True)
+            ]
+            closest_pairs = closest_pairs_grid(tracker.images, self.reference_images()[train_idx])
+        metric_seconds = time.perf_counter() - metric_start
+
+        protocol = self.protocol()
+        protocol.update(
+            generated_resolution=list(generated_size) if generated_size else None,
+            seconds={"sampling_and_features": round(sampling_seconds, 2), "metrics": round(metric_seconds, 2)},
+        )
+        if generated_size and self.reference_images_size() not in (None, generated_size):
+            logger.warning(
+                "generated images are %s but reference images are %s: both are resized by the backbone, but "
+                "pass resolution= to compare at the model's resolution",
+                generated_size,
+                self.reference_images_size(),
+            )
+        return EvaluationResult(results, protocol, mem, closest_pairs, closest_info)
+
+    def reference_images_size(self) -> tuple[int, int] | None:
+        if self.resolution is not None:
+            return (self.resolution, self.resolution)
+        if self._reference_images is not None:
+            return tuple(self._reference_images.shape[-2:])
+        return None
+
+    def __call__(self, model) -> dict[str, float]:
+        """The metrics of `model` as `{name: value}` (see [`metric_names`]); [`evaluate`] has the details."""
+        return self.evaluate(model).metrics
+
+    def protocol(self) -> dict[str, Any]:
+        """How the numbers are computed, for the result JSON."""
+        from .. import __version__
+
+        b = self.backbone
+        protocol: dict[str, Any] = {
+            "metrics": self.metrics,
+            "backbone": {
+                "name": b.name,
+                "display_name": b.display_name,
+                "feature_dim": b.feature_dim,
+                "weights": b.weights_source,
+                "weights_sha256_16": b.fingerprint(),
+                "preprocessing": PREPROCESSING.get(b.name, "custom"),
+            },
+            "num_samples": self.num_samples,
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+            "reference": self.reference_info,
+            "hfgan_version": __version__,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        if "kid" in self.metrics:
+            protocol["kid"] = {
+                "subset_size": self.kid_subset_size,
+                "num_subsets": self.kid_subsets,
+                "kernel": "(x.y / d + 1)^3",
+                "estimator": "unbiased MMD^2",
+            }
+        if "pr" in self.metrics:
+            protocol["pr"] = {"k": self.pr_k, "distance": "euclidean"}
+        if "memorization" in self.metrics:
+            protocol["memorization"] = {
+                "heldout": self.heldout_info,
+                "distance": "euclidean, to the nearest reference image",
+                "copy_fraction": "samples closer than the 5% quantile of held-out distances",
+            }
+        return protocol
