@@ -61,6 +61,7 @@ def pytest_configure(config):
         HF_XET_CACHE=os.path.join(home, "xet"),
         HF_DATASETS_CACHE=os.path.join(home, "datasets"),
         WANDB_MODE="disabled",
+        HFGAN_CACHE=os.path.join(_TMP_DIR, "hfgan_cache"),  # reference features of the metrics
         WANDB_DIR=os.path.join(_TMP_DIR, "wandb"),
         NO_PROXY=",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"])),
         no_proxy=",".join(filter(None, [os.environ.get("no_proxy"), "127.0.0.1", "localhost"])),

@@ -82,7 +82,7 @@ class LossConfig:
 
 @dataclass
 class AugmentConfig:
-    policy: str = MISSING
+    policy: list[str] = MISSING  # DiffAugment transforms, e.g. [color, translation, cutout]; [] disables it
 
 
 @dataclass
@@ -110,7 +110,7 @@ class TrainDCGANConfig:
 def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics)."""
     cfg = validate_config(cfg, TrainDCGANConfig)
-    parse_policy(cfg.augment.policy)  # fail now, not at the first step
+    parse_policy(list(cfg.augment.policy))  # fail now, not at the first step
     if cfg.hub.push and not cfg.hub.repo_id:
         raise ValueError("hub.push=true needs hub.repo_id=<user>/<name>")
     # cpu=True where there is no GPU, so that several CPU processes (torchrun) train data-parallel over gloo
@@ -194,8 +194,10 @@ def train(cfg: DictConfig) -> dict:
             "rng": capture_rng_state(),
         }
         ckpt = save_checkpoint(out / "checkpoints", step, models, state, config_yaml, cfg.checkpoint.keep_last)
+        if cfg.hub.push and cfg.hub.push_checkpoints:
+            push(ckpt, f"checkpoints/{ckpt.name}")
         if not (final or cfg.checkpoint.release_every):
-            return push(ckpt, f"checkpoints/{ckpt.name}") if cfg.hub.push and cfg.hub.push_checkpoints else None
+            return
         grid = logger.log_grid(step, pipe(latents=fixed_latents).images)
         if evaluator is not None and (final or cfg.metrics.every == 0):
             metrics = evaluator(pipe)
@@ -208,7 +210,7 @@ def train(cfg: DictConfig) -> dict:
             "hardware": hardware_summary(),
             "batch size": cfg.batch_size * world,
             "loss": cfg.loss.kind,
-            "augmentation": cfg.augment.policy or "none",
+            "augmentation": ", ".join(cfg.augment.policy) or "none",
             "config": config_yaml,
         }
         release = save_release(
@@ -225,8 +227,6 @@ def train(cfg: DictConfig) -> dict:
         print(f"Release written to {release}", flush=True)
         if cfg.hub.push:
             push(release, None)
-            if cfg.hub.push_checkpoints:
-                push(ckpt, f"checkpoints/{ckpt.name}")
 
     failed_pushes: list[str] = []
 
@@ -240,7 +240,7 @@ def train(cfg: DictConfig) -> dict:
             failed_pushes.append(str(error))
 
     # ---- the loop
-    kind, policy = cfg.loss.kind, cfg.augment.policy
+    kind, policy = cfg.loss.kind, list(cfg.augment.policy)
     r1_on = cfg.loss.r1_gamma > 0
     start_time = time.time()
     bar = tqdm(total=cfg.max_steps, initial=start_step, disable=not (is_main and cfg.logging.progress_bar), unit="step")

@@ -107,22 +107,29 @@ class DCGANPipeline(HubMixin, DiffusionPipeline):
         else:
             latents = latents.to(device=device, dtype=dtype)
 
-        # 2. Decode in chunks, in eval mode: BatchNorm in train mode would make each image depend on its batch-mates
+        # 2. Decode in chunks, in eval mode: BatchNorm in train mode would make each image depend on its batch-mates.
+        #    Each chunk goes straight into the output (PIL images, or a buffer in the output's layout), so memory
+        #    holds the outputs plus one chunk's activations, whatever num_images is.
+        c, size = self.generator.config.num_channels, self.generator.config.image_size
+        if output_type == "pil":
+            image = []
+        else:
+            image = torch.empty((num_images, size, size, c) if output_type == "np" else (num_images, c, size, size))
         was_training = self.generator.training
         self.generator.eval()
         chunks = latents.split(max_batch_size)
-        images = []
+        start = 0
         for chunk in self.progress_bar(chunks, disable=len(chunks) == 1):
-            images.append(self.generator(chunk).sample.float().cpu())  # (b, C, H, W) in [-1, 1]
-        self.generator.train(was_training)
-        image = torch.cat(images)
-
-        # 3. Post-process to [0, 1] and the requested type
-        image = (image / 2 + 0.5).clamp(0, 1)
-        if output_type != "pt":
-            image = image.permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
+            sample = self.generator(chunk).sample.float().cpu()  # (b, C, H, W) in [-1, 1]
+            sample = (sample / 2 + 0.5).clamp(0, 1)  # 3. post-process to [0, 1] and the requested layout
             if output_type == "pil":
-                image = self.numpy_to_pil(image)
+                image.extend(self.numpy_to_pil(sample.permute(0, 2, 3, 1).numpy()))
+            else:
+                image[start : start + len(sample)] = sample.permute(0, 2, 3, 1) if output_type == "np" else sample
+            start += len(sample)
+        self.generator.train(was_training)
+        if output_type == "np":
+            image = image.numpy()  # (N, H, W, C)
 
         self.maybe_free_model_hooks()
         if not return_dict:

@@ -17,12 +17,13 @@ import os
 import random
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from ..utils import atomic_directory
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
 STATE_NAME = "training_state.pt"
@@ -72,25 +73,13 @@ def save_checkpoint(
 ) -> Path:
     """Write `step-<step>/` atomically: `models` by `save_pretrained`, `state` by `torch.save`; prune to `keep_last`."""
     checkpoint_dir = Path(checkpoint_dir)
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
     final = checkpoint_dir / f"step-{step:07d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-step-{step:07d}-", dir=checkpoint_dir))
-    try:
+    with atomic_directory(final) as tmp:  # a step saved again (a resumed run) is replaced only once whole
         for name, model in models.items():
             model.save_pretrained(tmp / name)
         torch.save(state, tmp / STATE_NAME)
         if config_yaml is not None:
             (tmp / "config.yaml").write_text(config_yaml)
-        if final.exists():  # the same step saved again (a resumed run): replace it only once the new one is whole
-            old = final.with_name(f".old-{final.name}")
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if keep_last:
         for old in list_checkpoints(checkpoint_dir)[:-keep_last]:
             shutil.rmtree(old)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..hub import render_model_card
+from ..utils import atomic_directory
 
 
 class PushError(RuntimeError):
@@ -30,9 +30,7 @@ def save_release(
     pipeline), `samples.png` when `sample_grid` is given, and the model card `README.md` rendered with `card_kwargs`.
     """
     release_dir = Path(release_dir)
-    release_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{release_dir.name}-", dir=release_dir.parent))
-    try:
+    with atomic_directory(release_dir) as tmp:
         pipeline.save_pretrained(tmp)
         for name, model in (extra_models or {}).items():
             model.save_pretrained(tmp / name)
@@ -40,17 +38,6 @@ def save_release(
             shutil.copyfile(sample_grid, tmp / "samples.png")
             card_kwargs["sample_grid"] = "samples.png"
         render_model_card(pipeline, repo_id, **card_kwargs).save(tmp / "README.md")
-        if release_dir.exists():
-            old = release_dir.with_name(f".old-{release_dir.name}")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(release_dir, old)
-            os.replace(tmp, release_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, release_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return release_dir
 
 

@@ -66,7 +66,7 @@ def test_unknown_and_mistyped_keys_are_errors(run_dcgan):
     with pytest.raises(ValueError, match="batch_size"):
         run_dcgan("batch_size=many")
     with pytest.raises(ValueError, match="flip"):
-        run_dcgan("augment.policy=flip")
+        run_dcgan("augment.policy=[color,flip]")
     with pytest.raises(ValueError, match="wasserstein"):
         run_dcgan("loss.kind=wasserstein", "max_steps=1")
 
@@ -149,3 +149,13 @@ def test_data_parallel_over_two_cpu_processes(tmp_path):
     assert result.stdout.count("Done:") == 1  # one main process reports and writes
     assert max(json.loads(line)["images_seen"] for line in (out / "metrics.jsonl").read_text().splitlines()) == 96
     assert DCGANPipeline.from_pretrained(out / "release").generator.config.image_size == 16
+
+
+def test_metrics_during_training_reach_the_log_and_the_card(run_dcgan, tmp_path):
+    run_dcgan("metrics.every=3", "metrics.metrics=[fd]", "metrics.num_samples=300")
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    fd = [r["fd_emoji_cnn"] for r in records if "fd_emoji_cnn" in r]
+    assert len(fd) == 2 and all(v > 0 for v in fd)  # at step 3 and at the end
+    meta = yaml.safe_load((tmp_path / "run" / "release" / "README.md").read_text().split("---")[1])
+    result = meta["model-index"][0]["results"][0]["metrics"][0]
+    assert result["type"] == "fd_emoji_cnn" and result["value"] == pytest.approx(fd[-1], rel=1e-5)

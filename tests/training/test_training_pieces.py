@@ -1,0 +1,106 @@
+"""hfgan.training: EMA, BatchNorm recalibration, atomic checkpoints and resume resolution."""
+
+import pytest
+import torch
+from torch import nn
+
+from hfgan import DCGANGenerator
+from hfgan.training import EMA, list_checkpoints, load_state, recalibrate_batch_norm, resolve_resume, save_checkpoint
+from hfgan.utils import atomic_directory
+
+
+def tiny_generator(seed=0):
+    torch.manual_seed(seed)
+    return DCGANGenerator(latent_dim=8, base_channels=4, image_size=8)
+
+
+def test_ema_warmup_forgets_the_initialisation_quickly():
+    model = nn.Linear(1, 1, bias=False)
+    nn.init.zeros_(model.weight)
+    ema, flat = EMA(model, decay=0.999), EMA(model, decay=0.999, warmup=False)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    for _ in range(100):
+        ema.update(model)
+        flat.update(model)
+    assert ema.model.weight.item() > 0.99  # the ramp reaches the new weights within ~100 steps
+    assert flat.model.weight.item() == pytest.approx(1 - 0.999**100, rel=1e-4)  # ~0.095: still near the init
+    assert ema.current_decay() == pytest.approx(101 / 110)
+
+
+def test_ema_copy_is_frozen_and_separate():
+    g = tiny_generator()
+    ema = EMA(g)
+    assert not any(p.requires_grad for p in ema.model.parameters()) and not ema.model.training
+    assert ema.model.main[0].weight.data_ptr() != g.main[0].weight.data_ptr()
+    with pytest.raises(ValueError, match="decay"):
+        EMA(g, decay=1.0)
+
+
+def test_recalibrated_batch_norm_matches_batch_statistics():
+    g = tiny_generator()
+    z = torch.randn(512, 8, generator=torch.Generator().manual_seed(0))
+    recalibrate_batch_norm(g, lambda: z, num_batches=1)
+    g.eval()
+    eval_out = g(z).sample
+    g.train()
+    with torch.no_grad():
+        train_out = g(z).sample  # normalised by this batch's own statistics
+    # eval mode with recalibrated running stats reproduces batch-statistics outputs (up to the unbiased variance)
+    torch.testing.assert_close(eval_out, train_out, atol=2e-2, rtol=0)
+
+
+def save(tmp_path, step, keep_last=None, state=None):
+    return save_checkpoint(tmp_path / "ckpt", step, {"generator": tiny_generator(step)}, state or {"step": step},
+                           "a: 1\n", keep_last)  # fmt: skip
+
+
+def test_checkpoints_keep_the_last_k_and_load(tmp_path):
+    for step in (10, 20, 30):
+        save(tmp_path, step, keep_last=2)
+    assert [p.name for p in list_checkpoints(tmp_path / "ckpt")] == ["step-0000020", "step-0000030"]
+    last = list_checkpoints(tmp_path / "ckpt")[-1]
+    assert load_state(last) == {"step": 30}
+    assert (last / "config.yaml").read_text() == "a: 1\n"
+    assert resolve_resume("latest", tmp_path / "ckpt") == last
+    assert resolve_resume(str(last), tmp_path / "elsewhere") == last
+    assert resolve_resume(str(tmp_path / "ckpt"), tmp_path / "elsewhere") == last
+    assert resolve_resume("latest", tmp_path / "empty") is None and resolve_resume(None, tmp_path) is None
+
+
+def test_a_failed_checkpoint_leaves_the_previous_one_intact(tmp_path):
+    good = save(tmp_path, 10)
+    before = (good / "generator" / "diffusion_pytorch_model.safetensors").read_bytes()
+
+    class Boom:
+        def save_pretrained(self, path):
+            raise KeyboardInterrupt  # a kill in the middle of writing
+
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path / "ckpt", 10, {"generator": tiny_generator(), "broken": Boom()}, {"step": 10})
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path / "ckpt", 20, {"broken": Boom()}, {"step": 20})
+    assert [p.name for p in list_checkpoints(tmp_path / "ckpt")] == ["step-0000010"]
+    assert (good / "generator" / "diffusion_pytorch_model.safetensors").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["step-0000010"]  # no temporary leftovers
+
+
+def test_atomic_directory_replaces_only_on_success(tmp_path):
+    target = tmp_path / "release"
+    with atomic_directory(target) as tmp:
+        (tmp / "a.txt").write_text("first")
+    with pytest.raises(RuntimeError):
+        with atomic_directory(target) as tmp:
+            (tmp / "a.txt").write_text("second")
+            raise RuntimeError("crash")
+    assert (target / "a.txt").read_text() == "first" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_resume_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
+        resolve_resume(str(tmp_path / "empty"), tmp_path)
+    with pytest.raises(FileNotFoundError, match="neither"):
+        resolve_resume("not/a/real/path.pt", tmp_path)
+    with pytest.raises(FileNotFoundError, match="training_state.pt"):
+        load_state(tmp_path / "empty")
