@@ -131,3 +131,16 @@ def decode_rgb_array(data: bytes, size: int | None = None, crop: str = "center")
     image = open_image(data, draft_size=size)
     image = resize_image(image, size, crop) if size else to_rgb(image)
     return np.asarray(image, dtype=np.uint8)
+
+
+IMAGE_COLUMN_NAMES = ("image", "img", "images", "picture", "pixel_values")
+
+
+def find_image_column(features, columns) -> str | None:
+    """The image column of a table: the first `datasets.Image` feature, else a conventional name; None if neither."""
+    import datasets
+
+    for name, feature in (features or {}).items():
+        if isinstance(feature, datasets.Image):
+            return name
+    return next((name for name in IMAGE_COLUMN_NAMES if name in columns), None)

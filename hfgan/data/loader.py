@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .images import CROP_MODES, decode_rgb_array
+from .images import CROP_MODES, IMAGE_COLUMN_NAMES, decode_rgb_array, find_image_column
 
 UNLABELED = -1
 DEFAULT_MAX_MEMORY_BYTES = 4 << 30
@@ -33,7 +33,6 @@ _REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATASET = str(_REPO_ROOT / "data" / "emoji")
 """The shipped Noto Color Emoji dataset (64x64, 9 Unicode groups, splits "train" and "test"), a folder of the repo."""
 
-_IMAGE_COLUMN_NAMES = ("image", "img", "images", "picture", "pixel_values")
 
 
 def default_dataset_path() -> Path:
@@ -78,15 +77,10 @@ class _Columns:
 
 
 def _find_image_column(features) -> str:
-    import datasets
-
-    for name, feature in features.items():
-        if isinstance(feature, datasets.Image):
-            return name
-    for name in _IMAGE_COLUMN_NAMES:
-        if name in features:
-            return name
-    raise ValueError(f"no image column (an Image feature, or one named {_IMAGE_COLUMN_NAMES}): {list(features)}")
+    name = find_image_column(features, list(features))
+    if name is None:
+        raise ValueError(f"no image column (an Image feature, or one named {IMAGE_COLUMN_NAMES}): {list(features)}")
+    return name
 
 
 def _parquet_columns(files: list[Path], description: str) -> _Columns:

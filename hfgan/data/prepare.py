@@ -25,12 +25,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..utils import atomic_write
-from .images import CROP_MODES, encode_png, open_image, resize_image
+from .images import CROP_MODES, IMAGE_COLUMN_NAMES, encode_png, find_image_column, open_image, resize_image
 
 MIN_SIZE = 8
 DEFAULT_ROW_GROUP_SIZE = 256
 _CHUNK_SIZE = 32  # images per task sent to a worker
-_IMAGE_COLUMN_NAMES = ("image", "img", "images", "picture", "pixel_values")
 
 
 class PrepareError(RuntimeError):
@@ -170,15 +169,10 @@ def _folder_source(root: Path, label_mode: str) -> _Source:
 
 
 def _find_image_column(features, columns: list[str]) -> str:
-    import datasets
-
-    for name, feature in features.items():
-        if isinstance(feature, datasets.Image):
-            return name
-    for name in _IMAGE_COLUMN_NAMES:
-        if name in columns:
-            return name
-    raise PrepareError(f"no image column found (an Image feature, or one named {_IMAGE_COLUMN_NAMES}): {columns}")
+    name = find_image_column(features, columns)
+    if name is None:
+        raise PrepareError(f"no image column found (an Image feature, or one named {IMAGE_COLUMN_NAMES}): {columns}")
+    return name
 
 
 def _table_source(
