@@ -222,6 +222,13 @@ def _wandb_run_id(output_dir: Path) -> str:
 # Data and metrics
 
 
+def resolve_source(source: str) -> str:
+    """`data.source` as a path or Hub id: "emoji" is the dataset shipped in the repository."""
+    from hfgan.data import default_dataset_path
+
+    return str(default_dataset_path()) if source == "emoji" else source
+
+
 def load_training_images(data: DataConfig):
     """The training split as an `hfgan.data.ImageTensorDataset` at `data.image_size` ("emoji": the shipped set).
 
@@ -229,8 +236,7 @@ def load_training_images(data: DataConfig):
     """
     from hfgan.data import load_image_dataset
 
-    source = None if data.source == "emoji" else data.source
-    dataset = load_image_dataset(source, split=data.split, image_size=data.image_size)
+    dataset = load_image_dataset(resolve_source(data.source), split=data.split, image_size=data.image_size)
     print(f"Data: {dataset} from {data.source} (split {data.split})", flush=True)
     return dataset
 
@@ -241,13 +247,8 @@ def make_evaluator(cfg: DictConfig, image_size: int):
         return None
     from hfgan.metrics import Evaluator
 
-    source = None if cfg.data.source == "emoji" else cfg.data.source
-    if source is None:
-        from hfgan.data import default_dataset_path
-
-        source = default_dataset_path()
     return Evaluator(
-        source,
+        resolve_source(cfg.data.source),
         backbone=cfg.metrics.backbone,
         metrics=list(cfg.metrics.metrics),
         num_samples=cfg.metrics.num_samples,
