@@ -73,6 +73,7 @@ def render_model_card(
     *,
     license: str = "apache-2.0",
     datasets: list[str] | None = None,
+    dataset_name: str | None = None,
     training: dict[str, Any] | None = None,
     metrics: list[dict[str, Any]] | None = None,
     sample_grid: str | None = None,
@@ -85,6 +86,7 @@ def render_model_card(
         repo_id: where it lives, for the usage snippet.
         license: SPDX-style licence id for the card's metadata.
         datasets: Hub ids of the training datasets, when known.
+        dataset_name: what the `model-index` results name the evaluation data when it is not a Hub id.
         training: facts about the run (dataset, steps, images seen, wall time, hardware, config), shown as a table.
         metrics: `model-index` results, e.g. `[{"type": "fd_emoji_cnn", "name": "FD (emoji-cnn)", "value": 12.3}]`.
         sample_grid: path of a sample grid inside the repo, embedded as a picture.
@@ -100,7 +102,7 @@ def render_model_card(
     )
     if metrics:
         card_data.model_name = repo_id.split("/")[-1]
-        card_data.eval_results = _eval_results(metrics, datasets)
+        card_data.eval_results = _eval_results(metrics, (datasets or [dataset_name or "unknown"])[0])
     if template_path is None:
         template_text = resources.files("hfgan.model_cards").joinpath(CARD_TEMPLATE).read_text()
     else:
@@ -120,10 +122,9 @@ def render_model_card(
     )
 
 
-def _eval_results(metrics: list[dict[str, Any]], datasets: list[str] | None):
+def _eval_results(metrics: list[dict[str, Any]], dataset: str):
     from huggingface_hub import EvalResult
 
-    dataset = (datasets or ["unknown"])[0]
     return [
         EvalResult(
             task_type="unconditional-image-generation",

@@ -221,6 +221,7 @@ def train(cfg: DictConfig) -> dict:
             sample_grid=grid,
             license=cfg.hub.license,
             datasets=[cfg.data.name] if "/" in cfg.data.name else None,
+            dataset_name=cfg.data.name,
             training=training,
             metrics=to_model_index(metrics) if metrics else None,
         )

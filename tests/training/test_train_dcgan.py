@@ -157,5 +157,6 @@ def test_metrics_during_training_reach_the_log_and_the_card(run_dcgan, tmp_path)
     fd = [r["fd_emoji_cnn"] for r in records if "fd_emoji_cnn" in r]
     assert len(fd) == 2 and all(v > 0 for v in fd)  # at step 3 and at the end
     meta = yaml.safe_load((tmp_path / "run" / "release" / "README.md").read_text().split("---")[1])
+    assert meta["model-index"][0]["results"][0]["dataset"]["name"] == "noto-color-emoji-64"
     result = meta["model-index"][0]["results"][0]["metrics"][0]
     assert result["type"] == "fd_emoji_cnn" and result["value"] == pytest.approx(fd[-1], rel=1e-5)
