@@ -1,5 +1,7 @@
 """hfgan.training: EMA, BatchNorm recalibration, atomic checkpoints and resume resolution."""
 
+import os
+
 import pytest
 import torch
 from torch import nn
@@ -94,6 +96,9 @@ def test_atomic_directory_replaces_only_on_success(tmp_path):
             (tmp / "a.txt").write_text("second")
             raise RuntimeError("crash")
     assert (target / "a.txt").read_text() == "first" and len(list(tmp_path.iterdir())) == 1
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~umask  # a normal folder, not mkdtemp's 0700
 
 
 def test_resume_errors(tmp_path):
