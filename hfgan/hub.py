@@ -6,19 +6,21 @@ stored by `hf auth login` apply as usual. No token is ever written to a file, a 
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import HfApi, ModelCard, ModelCardData, hf_hub_download, snapshot_download
+from huggingface_hub import HfApi, hf_hub_download, snapshot_download
+
+from .cards import render_model_card
+from .utils import _umask
 
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"  # diffusers' name, so diffusers tooling finds our weights
 CONFIG_NAME = "config.json"
 MODEL_INDEX_NAME = "model_index.json"
-CARD_TEMPLATE = "model_card.md.j2"
 
 # Keyword arguments of `from_pretrained` that only matter when downloading from the Hub.
 HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "proxies")
@@ -67,92 +69,36 @@ def split_hub_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {key: kwargs.pop(key) for key in HUB_KWARGS if key in kwargs}
 
 
-def render_model_card(
-    obj,
-    repo_id: str,
-    *,
-    license: str = "apache-2.0",
-    datasets: list[str] | None = None,
-    dataset_name: str | None = None,
-    training: dict[str, Any] | None = None,
-    metrics: list[dict[str, Any]] | None = None,
-    sample_grid: str | None = None,
-    template_path: str | os.PathLike | None = None,
-) -> ModelCard:
-    """Render the hfgan model card of a model or pipeline (`library_name: hfgan`, never `diffusers`).
-
-    Args:
-        obj: the model or pipeline the card describes; its class gives the tags and the usage snippet.
-        repo_id: where it lives, for the usage snippet.
-        license: SPDX-style licence id for the card's metadata.
-        datasets: Hub ids of the training datasets, when known.
-        dataset_name: what the `model-index` results name the evaluation data when it is not a Hub id.
-        training: facts about the run (dataset, steps, images seen, wall time, hardware, config), shown as a table.
-        metrics: `model-index` results, e.g. `[{"type": "fd_emoji_cnn", "name": "FD (emoji-cnn)", "value": 12.3}]`.
-        sample_grid: path of a sample grid inside the repo, embedded as a picture.
-        template_path: a Jinja template to use instead of `model_cards/model_card.md.j2`.
-    """
-    tags = ["hfgan", "gan", *getattr(obj, "_hub_tags", []), "unconditional-image-generation"]
-    card_data = ModelCardData(
-        library_name="hfgan",
-        license=license,
-        datasets=datasets or None,
-        tags=list(dict.fromkeys(tags)),
-        pipeline_tag="unconditional-image-generation",
-    )
-    if metrics:
-        card_data.model_name = repo_id.split("/")[-1]
-        card_data.eval_results = _eval_results(metrics, (datasets or [dataset_name or "unknown"])[0])
-    if template_path is None:
-        template_text = resources.files("hfgan.model_cards").joinpath(CARD_TEMPLATE).read_text()
-    else:
-        template_text = Path(template_path).read_text()
-    is_pipeline = hasattr(obj, "components")
-    return ModelCard.from_template(
-        card_data,
-        template_str=template_text,
-        repo_id=repo_id,
-        class_name=type(obj).__name__,
-        is_pipeline=is_pipeline,
-        config=None if is_pipeline else {k: v for k, v in obj.config.items() if not k.startswith("_")},
-        components={name: type(c).__name__ for name, c in obj.components.items()} if is_pipeline else None,
-        training=training,
-        metrics=metrics,
-        sample_grid=sample_grid,
-    )
-
-
-def _eval_results(metrics: list[dict[str, Any]], dataset: str):
-    from huggingface_hub import EvalResult
-
-    return [
-        EvalResult(
-            task_type="unconditional-image-generation",
-            dataset_type=dataset,
-            dataset_name=dataset,
-            metric_type=m["type"],
-            metric_name=m.get("name", m["type"]),
-            metric_value=m["value"],
-        )
-        for m in metrics
-    ]
-
-
 class HubMixin:
     """`push_to_hub` for hfgan models and pipelines: safetensors plus an hfgan model card, in one commit."""
 
-    _hub_tags: list[str] = []
+    _hub_tags: list[str] = []  # extra tags of the model card
+    _card_task: str | None = None  # the task of the model card, a key of hfgan.cards.TASKS
+    _card_usage: str | None = None  # a usage snippet of the class's own, instead of the task's generic one
 
-    def save_pretrained(self, save_directory, *args, **kwargs):
-        if kwargs.get("safe_serialization") is False:
+    def _save_pretrained(self, base_save, *args, **kwargs):
+        """`base_save` (diffusers' `save_pretrained`) with safetensors enforced and `push_to_hub=True` routed to ours.
+
+        Subclasses define `save_pretrained` as a `functools.wraps(base_save)` wrapper of this, so that its signature
+        is diffusers' own: a pipeline's `save_pretrained` decides from the components' signatures whether to pass
+        `variant`, `max_shard_size` and `safe_serialization` on to them.
+        """
+        bound = inspect.signature(base_save).bind(self, *args, **kwargs)
+        if bound.arguments.get("safe_serialization") is False:
             raise ValueError("hfgan saves safetensors only; safe_serialization=False is not supported")
-        if kwargs.pop("push_to_hub", False):
-            # diffusers' own push would label the card `library_name: diffusers`; route to ours instead
-            push_kwargs = {k: kwargs.pop(k) for k in ("repo_id", "token", "private", "commit_message") if k in kwargs}
-            super().save_pretrained(save_directory, *args, **kwargs)
-            push_kwargs.setdefault("repo_id", Path(save_directory).name)
-            return self.push_to_hub(**push_kwargs)
-        return super().save_pretrained(save_directory, *args, **kwargs)
+        if not bound.arguments.get("push_to_hub", False):
+            base_save(*bound.args, **bound.kwargs)
+            # diffusers writes weights through a private temporary file (0600): give them a new file's usual mode
+            for weights in Path(bound.arguments["save_directory"]).glob("*.safetensors"):
+                weights.chmod(0o666 & ~_umask())
+            return None
+        # diffusers' own push would label the card `library_name: diffusers`; save without it, then push ours
+        bound.arguments["push_to_hub"] = False
+        extra = bound.arguments.get("kwargs", {})
+        push_kwargs = {k: extra.pop(k) for k in ("repo_id", "token", "private", "commit_message") if k in extra}
+        self._save_pretrained(base_save, *bound.args[1:], **bound.kwargs)
+        push_kwargs.setdefault("repo_id", Path(bound.arguments["save_directory"]).name)
+        return self.push_to_hub(**push_kwargs)
 
     def push_to_hub(
         self,

@@ -1,8 +1,12 @@
-"""Training glue shared by every script in training/ (DCGAN now; the classifier and BlobGAN scripts later).
+"""The run scaffolding every script in training/ shares (DCGAN now; the classifier and BlobGAN scripts next).
 
-Config checking, the output folder, logging (console, JSONL, PNG grids, wandb), the fixed-latent sample grid and the
-deterministic batch order. The pieces that need neither hydra nor wandb (EMA, checkpoints, releases) live in
-`hfgan.training`; this module is the only place the scripts touch wandb.
+A script keeps its own networks, losses and training step, visible top to bottom; everything around the step is a
+[`TrainingRun`]: the output folder, resume of a named set of models, optimisers and other state, logging (console,
+JSONL, PNG grids, wandb), the cadence of sample grids, metrics, checkpoints and releases, pushes that collect their
+failures, the wall-clock budget `max_minutes`, and a graceful stop on Ctrl-C or SIGTERM. Also here: the config schema
+of the groups every script has, and the deterministic batch order. The pieces that need neither hydra nor wandb (EMA,
+checkpoints, releases, pushes, the stop signal) live in `hfgan.training`; this module is the only place the scripts
+touch wandb.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import json
 import os
 import platform
 import shutil
+import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +26,13 @@ import torch
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from tqdm.auto import tqdm
+
+from hfgan.cards import to_model_index
+from hfgan.training import load_state, resolve_resume, save_checkpoint
+from hfgan.training.checkpoint import capture_rng_state, restore_rng_state
+from hfgan.training.release import PushError, push_folder, save_release
+from hfgan.training.stop import GracefulStop
 from hfgan.utils import atomic_write, make_image_grid
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -36,18 +49,9 @@ class DataConfig:
 
 
 @dataclass
-class OptimConfig:
-    g_lr: float = MISSING
-    d_lr: float = MISSING
-    beta1: float = MISSING
-    beta2: float = MISSING
-
-
-@dataclass
 class EMAConfig:
     decay: float = MISSING
     warmup: bool = MISSING  # ramp the decay as min(decay, (1 + t) / (10 + t))
-    bn_batches: int = MISSING  # batches used to recompute the EMA generator's BatchNorm statistics before sampling
 
 
 @dataclass
@@ -83,6 +87,25 @@ class MetricsConfig:
     metrics: list[str] = MISSING
     backbone: str = MISSING
     num_samples: int = MISSING
+
+
+@dataclass
+class RunConfig:
+    """The top-level keys of every script; a script's schema subclasses it and adds its own groups."""
+
+    output_dir: str = MISSING
+    overwrite: bool = MISSING
+    resume: str | None = MISSING
+    seed: int = MISSING
+    mixed_precision: str = MISSING
+    max_steps: int = MISSING  # the step schedule: a run that is not stopped early is reproducible to the bit
+    max_minutes: float | None = MISSING  # wall-clock budget: stop, checkpoint and release when it is spent
+    batch_size: int = MISSING
+    data: DataConfig = field(default_factory=DataConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    hub: HubConfig = field(default_factory=HubConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
 def validate_config(cfg: DictConfig, schema: type) -> DictConfig:
@@ -222,13 +245,6 @@ def _wandb_run_id(output_dir: Path) -> str:
 # Data and metrics
 
 
-def resolve_source(source: str) -> str:
-    """`data.source` as a path or Hub id: "emoji" is the dataset shipped in the repository."""
-    from hfgan.data import default_dataset_path
-
-    return str(default_dataset_path()) if source == "emoji" else source
-
-
 def load_training_images(data: DataConfig):
     """The training split as an `hfgan.data.ImageTensorDataset` at `data.image_size` ("emoji": the shipped set).
 
@@ -236,7 +252,7 @@ def load_training_images(data: DataConfig):
     """
     from hfgan.data import load_image_dataset
 
-    dataset = load_image_dataset(resolve_source(data.source), split=data.split, image_size=data.image_size)
+    dataset = load_image_dataset(data.source, split=data.split, image_size=data.image_size)
     print(f"Data: {dataset} from {data.source} (split {data.split})", flush=True)
     return dataset
 
@@ -248,7 +264,7 @@ def make_evaluator(cfg: DictConfig, image_size: int):
     from hfgan.metrics import Evaluator
 
     return Evaluator(
-        resolve_source(cfg.data.source),
+        cfg.data.source,
         backbone=cfg.metrics.backbone,
         metrics=list(cfg.metrics.metrics),
         num_samples=cfg.metrics.num_samples,
@@ -257,3 +273,283 @@ def make_evaluator(cfg: DictConfig, image_size: int):
         device="cuda" if torch.cuda.is_available() else "cpu",
         seed=cfg.seed,
     )
+
+
+def check_finite(step: int, loss: torch.Tensor, out: Path) -> None:
+    """Stop before a non-finite loss reaches the weights; the last checkpoint stays the last good one."""
+    if not torch.isfinite(loss).all():
+        raise FloatingPointError(
+            f"non-finite loss ({loss.item()}) at step {step + 1}; stopped before it reached the weights. "
+            f"The last good checkpoint is in {out / 'checkpoints'} (resume=latest continues from it)."
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The run
+
+
+class TrainingRun:
+    """Everything around a script's training step: output folder, resume, logging, cadence, checkpoints, releases,
+    pushes, the wall-clock budget and a graceful stop.
+
+        run = TrainingRun(cfg, accelerator)                         # output folder, logging, the resume point
+        run.track(models={...}, optimizers={...}, states={...})     # what a checkpoint holds; restored on resume
+        run.set_release(pipeline=..., sample_inputs=..., evaluator=..., extra_models=..., card=...)
+        while run.next_step():                                      # False at max_steps, max_minutes or Ctrl-C
+            ...  # the script's own training step, at step `run.step`
+            run.end_step(images=cfg.batch_size * world, scalars=lambda: {...})
+        summary = run.finish()                                      # final checkpoint and release, push report
+
+    Models are saved with `save_pretrained` in a folder of their name, and loaded back on resume with their own
+    class's `from_pretrained`; optimisers and `states` (anything with `state_dict`/`load_state_dict`) go into the
+    checkpoint's `training_state.pt` under their names. Only the main process writes; all processes agree on when to
+    stop.
+    """
+
+    def __init__(self, cfg: DictConfig, accelerator):
+        self.cfg, self.accelerator = cfg, accelerator
+        self.is_main, self.world = accelerator.is_main_process, accelerator.num_processes
+        self.out = Path(cfg.output_dir)
+        self.resume_from = resolve_resume(cfg.resume, self.out / "checkpoints")
+        if self.is_main:
+            prepare_output_dir(self.out, cfg.overwrite, resuming=self.resume_from is not None)
+        accelerator.wait_for_everyone()
+        self.config_yaml = OmegaConf.to_yaml(cfg)
+        self.logger = RunLogger(cfg, self.out, enabled=self.is_main)
+        if self.is_main:
+            print(f"Config:\n{self.config_yaml}", flush=True)
+            (self.out / "run.json").write_text(json.dumps(OmegaConf.to_container(cfg, resolve=True), indent=2))
+        self.start_time = time.time()
+        self.step = self.start_step = self.images_seen = 0
+        self.wall_before = 0.0
+        self.metrics: dict[str, float] = {}
+        self.failed_pushes: list[str] = []
+        self.models: dict[str, torch.nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.states: dict[str, Any] = {}
+        self.pipeline = self.sample_inputs = self.evaluator = None
+        self.extra_models: dict[str, torch.nn.Module] = {}
+        self.card: dict[str, Any] = {}
+        self.stop = GracefulStop()
+        self.stop_reason: str | None = None
+        self._bar = None
+        self._last_checkpoint = self._evaluated = -1
+        self._last_log = (self.start_time, 0)
+
+    # ---------------------------------------------------------------------------------------------------- set-up
+
+    def track(self, models: dict[str, torch.nn.Module], optimizers=None, states=None) -> None:
+        """Name what a checkpoint holds (before `accelerator.prepare`), and restore it all when resuming."""
+        self.models, self.optimizers, self.states = dict(models), dict(optimizers or {}), dict(states or {})
+        if self.resume_from is None:
+            return
+        saved = load_state(self.resume_from)
+        for name, model in self.models.items():
+            model.load_state_dict(type(model).from_pretrained(self.resume_from / name).state_dict())
+        for name, obj in {**self.optimizers, **self.states}.items():
+            obj.load_state_dict(saved[name])
+        restore_rng_state(saved["rng"])
+        self.step = self.start_step = saved["step"]
+        self.images_seen, self.wall_before = saved["images_seen"], saved["wall_seconds"]
+        self._last_log = (time.time(), self.images_seen)
+        if self.is_main:
+            print(f"Resumed from {self.resume_from} at step {self.step}", flush=True)
+
+    def set_release(
+        self,
+        pipeline: Callable[[], Any],
+        sample_inputs: dict[str, Any] | None = None,
+        evaluator: Callable[[Any], dict[str, float]] | None = None,
+        extra_models: dict[str, torch.nn.Module] | None = None,
+        card: dict[str, Any] | None = None,
+    ) -> None:
+        """What the run samples, evaluates and releases.
+
+        Args:
+            pipeline: builds the pipeline to release from the current weights (e.g. the EMA generator); called before
+                every checkpoint, grid and evaluation, so it may also refresh state that a checkpoint saves.
+            sample_inputs: keyword arguments of the pipeline call that draws the sample grids (fixed latents), or
+                None for a pipeline that draws no images.
+            evaluator: `evaluator(pipeline) -> {metric: value}`, run every `metrics.every` steps and at the end.
+            extra_models: saved in the release beside the pipeline, each in a folder of its name.
+            card: the script's own facts for the model card's training table (loss, augmentation, ...).
+        """
+        self.pipeline, self.sample_inputs, self.evaluator = pipeline, sample_inputs, evaluator
+        self.extra_models, self.card = dict(extra_models or {}), dict(card or {})
+
+    # ------------------------------------------------------------------------------------------------------ loop
+
+    def elapsed_minutes(self) -> float:
+        return (time.time() - self.start_time) / 60
+
+    def next_step(self) -> bool:
+        """Whether to run step `self.step`: False once at `max_steps`, past `max_minutes`, or after Ctrl-C/SIGTERM."""
+        cfg = self.cfg
+        if self._bar is None:  # the loop starts: catch Ctrl-C from here on, show progress
+            self.stop.__enter__()
+            show = self.is_main and cfg.logging.progress_bar
+            self._bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not show, unit="step")
+        if self.step >= cfg.max_steps:
+            return False
+        reason = self.stop.requested
+        if reason is None and cfg.max_minutes is not None and self.elapsed_minutes() >= cfg.max_minutes:
+            reason = f"max_minutes={cfg.max_minutes}"
+        if self._any_process(reason is not None):
+            self.stop_reason = reason or "another process stopped"
+            return False
+        return True
+
+    def end_step(self, images: int, scalars: Callable[[], dict[str, float]]) -> None:
+        """Count the step just trained; log `scalars()` (called only on logging steps), grids, metrics and
+        checkpoints on their cadence. The last step's checkpoint and release are `finish`'s."""
+        cfg = self.cfg
+        self.step += 1
+        self.images_seen += images
+        self._bar.update(1)
+        step, last = self.step, self.step == cfg.max_steps
+        if step % cfg.logging.every == 0 or last:
+            now, (then, images_then) = time.time(), self._last_log
+            values = {**scalars(), "images_per_second": (self.images_seen - images_then) / max(now - then, 1e-9),
+                      "images_seen": self.images_seen}  # fmt: skip
+            self.logger.log(step, values)
+            self._bar.set_postfix({k: f"{v:.3f}" for k, v in values.items() if k.startswith(("loss", "d_"))})
+            self._last_log = (now, self.images_seen)
+        if last:
+            return
+        if self.is_main and self.sample_inputs is not None and cfg.logging.sample_every and step % cfg.logging.sample_every == 0:
+            self.logger.log_grid(step, self.pipeline()(**self.sample_inputs).images)
+        if self.is_main and self.evaluator is not None and cfg.metrics.every > 0 and step % cfg.metrics.every == 0:
+            self._evaluate(self.pipeline())
+        if cfg.checkpoint.every and step % cfg.checkpoint.every == 0:
+            self.checkpoint(release=cfg.checkpoint.release_every)
+
+    def finish(self) -> dict[str, Any]:
+        """The final checkpoint and release, the stop message, the push report; returns a summary of the run."""
+        cfg = self.cfg
+        if self._bar is not None:
+            self._bar.close()
+        if self.step > self.start_step:
+            self.checkpoint(release=True)
+        self.stop.__exit__()
+        self.logger.finish()
+        wall = self.wall_before + time.time() - self.start_time
+        if self.is_main:
+            if self.stop_reason is not None:
+                print(self._resume_hint(), flush=True)
+            print(f"Done: {self.step} steps, {self.images_seen} images in {wall / 60:.1f} min. Samples: "
+                  f"{self.out / 'samples'}; release: {self.out / 'release'}", flush=True)  # fmt: skip
+        if self.failed_pushes:
+            raise PushError(f"{len(self.failed_pushes)} push(es) failed; the last one:\n{self.failed_pushes[-1]}")
+        return {
+            "steps": self.step,
+            "images_seen": self.images_seen,
+            "wall_seconds": wall,
+            "output_dir": str(self.out),
+            "release": str(self.out / "release"),
+            "metrics": self.metrics,
+            "stopped_by": self.stop_reason,
+        }
+
+    # ---------------------------------------------------------------------------------------- checkpoint, release
+
+    def checkpoint(self, release: bool) -> None:
+        """Save a checkpoint (and with `release`, the release folder) of the current step; push when asked."""
+        cfg, step = self.cfg, self.step
+        if self.is_main:
+            pipe = self.pipeline()  # first, so that state it refreshes (BatchNorm statistics) is what gets saved
+            wall_seconds = self.wall_before + time.time() - self.start_time
+            if step != self._last_checkpoint:  # a stop right after a scheduled checkpoint only adds the release
+                state = {
+                    "step": step,
+                    "images_seen": self.images_seen,
+                    "wall_seconds": wall_seconds,
+                    **{name: obj.state_dict() for name, obj in {**self.optimizers, **self.states}.items()},
+                    "rng": capture_rng_state(),
+                }
+                models = {name: self.accelerator.unwrap_model(m) for name, m in self.models.items()}
+                ckpt = save_checkpoint(self.out / "checkpoints", step, models, state, self.config_yaml,
+                                       cfg.checkpoint.keep_last)  # fmt: skip
+                self._last_checkpoint = step
+                if cfg.hub.push and cfg.hub.push_checkpoints:
+                    self._push(ckpt, f"checkpoints/{ckpt.name}")
+            if release:
+                self._release(pipe, wall_seconds)
+        self.accelerator.wait_for_everyone()
+
+    def _release(self, pipe, wall_seconds: float) -> None:
+        cfg, step = self.cfg, self.step
+        grid = None
+        if self.sample_inputs is not None:
+            grid = self.logger.log_grid(step, pipe(**self.sample_inputs).images)
+        final = step == cfg.max_steps or self.stop_reason is not None
+        if self.evaluator is not None and (final or cfg.metrics.every == 0) and self._evaluated != step:
+            self._evaluate(pipe)
+        steps = f"{step} of {cfg.max_steps} (stopped by {self.stop_reason})" if self.stop_reason else f"{step}"
+        command = launch_command()
+        training = {
+            "command": f"`{command}`" if command else None,
+            "dataset": cfg.data.name,
+            "steps": steps,
+            "images seen": self.images_seen,
+            "wall time": f"{wall_seconds / 60:.1f} min",
+            "hardware": hardware_summary(),
+            "batch size": cfg.batch_size * self.world,
+            **self.card,
+            "config": self.config_yaml,
+        }
+        training = {key: value for key, value in training.items() if value is not None}
+        release = save_release(
+            self.out / "release",
+            pipe,
+            cfg.hub.repo_id or f"your-name/{self.out.name}",
+            extra_models={name: self.accelerator.unwrap_model(m) for name, m in self.extra_models.items()},
+            sample_grid=grid,
+            license=cfg.hub.license,
+            datasets=[cfg.data.name] if "/" in cfg.data.name else None,
+            dataset_name=cfg.data.name,
+            training=training,
+            metrics=to_model_index(self.metrics) if self.metrics else None,
+        )
+        print(f"Release written to {release}", flush=True)
+        if cfg.hub.push:
+            self._push(release, None)
+
+    def _evaluate(self, pipe) -> None:
+        self.metrics, self._evaluated = self.evaluator(pipe), self.step
+        self.logger.log(self.step, self.metrics)
+
+    def _push(self, folder: Path, path_in_repo: str | None) -> None:
+        """Push; a failure is reported and training goes on (`finish` raises PushError, outputs kept)."""
+        try:
+            push_folder(folder, self.cfg.hub.repo_id, path_in_repo, private=self.cfg.hub.private)
+            print(f"Pushed {folder} to {self.cfg.hub.repo_id}/{path_in_repo or ''}", flush=True)
+        except PushError as error:
+            print(error, file=sys.stderr, flush=True)
+            self.failed_pushes.append(str(error))
+
+    # ------------------------------------------------------------------------------------------------- helpers
+
+    def _any_process(self, flag: bool) -> bool:
+        """True on every process if `flag` is True on any, so that all stop at the same step."""
+        if self.world == 1:
+            return flag
+        t = torch.tensor([float(flag)], device=self.accelerator.device)
+        return bool(self.accelerator.reduce(t, reduction="sum").item() > 0)
+
+    def _resume_hint(self) -> str:
+        command = launch_command() or f"python training/{Path(sys.argv[0]).name}"
+        overrides = [a for a in command.split(" ") if not a.startswith(("resume=", "output_dir=", "overwrite="))]
+        return (
+            f"Stopped early ({self.stop_reason}) at step {self.step} of {self.cfg.max_steps}. The checkpoint and the "
+            f"release of what was trained so far are in {self.out}. Continue with:\n    "
+            + " ".join([*overrides, "resume=latest", f"output_dir={self.out}"])
+        )
+
+
+def launch_command() -> str | None:
+    """The command line that started this run (`python training/<script> <overrides>`), when hydra started it."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    return " ".join(["python", f"training/{Path(sys.argv[0]).name}", *HydraConfig.get().overrides.task])

@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-BACKBONE_CHOICES = ("inception", "dinov2", "emoji-cnn")
-METRIC_CHOICES = ("fd", "kid", "pr", "memorization")
-
 
 def add_parser(subparsers) -> None:
+    # the choices come from the registries; importing them costs little next to torch, which `hfgan` loads anyway
+    from hfgan.metrics.backbones import BACKBONES
+    from hfgan.metrics.evaluate import METRICS
+
     parser = subparsers.add_parser(
         "evaluate",
         help="compute FD/KID/precision-recall/memorisation of a pipeline against a dataset",
@@ -23,14 +24,16 @@ def add_parser(subparsers) -> None:
         ),
     )
     parser.add_argument("--model", required=True, help="pipeline folder or Hub repo id")
-    parser.add_argument("--data", required=True, help="parquet file, folder of parquet files, or Hub dataset repo id")
+    parser.add_argument(
+        "--data", required=True, help="'emoji' (the shipped set), parquet file, folder, or Hub dataset repo id"
+    )
     parser.add_argument("--split", default="train", help="reference split: the one the model was trained on (train)")
     parser.add_argument(
         "--heldout-split", default="test", help="split of real images not trained on, the memorisation baseline (test)"
     )
-    parser.add_argument("--metrics", nargs="+", choices=METRIC_CHOICES, default=["fd"], help="default: fd")
+    parser.add_argument("--metrics", nargs="+", choices=METRICS, default=["fd"], help="default: fd")
     parser.add_argument("--num-samples", type=int, default=10_000, help="generated images (default 10000)")
-    parser.add_argument("--backbone", choices=BACKBONE_CHOICES, default="inception", help="default: inception")
+    parser.add_argument("--backbone", choices=list(BACKBONES), default="inception", help="default: inception")
     parser.add_argument(
         "--backbone-weights",
         help="inception: the weights file (.pth or .safetensors); dinov2: a folder or Hub repo id; emoji-cnn: a folder",
@@ -54,12 +57,12 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from hfgan import DCGANPipeline
+    from hfgan import HfGanPipeline
     from hfgan.metrics import BackboneWeightsError, Evaluator
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        pipe = DCGANPipeline.from_pretrained(args.model).to(args.device)
+        pipe = HfGanPipeline.from_pretrained(args.model).to(args.device)
         resolution = args.resolution or getattr(getattr(pipe, "generator", None), "config", {}).get("image_size")
         evaluator = Evaluator(
             args.data,

@@ -19,11 +19,11 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from hfgan import DCGANGenerator, DCGANPipeline
+    from hfgan import DCGANGenerator, DCGANPipeline, HfGanPipeline
     from hfgan.utils import atomic_write, make_image_grid
 
     if args.model:
-        pipe = DCGANPipeline.from_pretrained(args.model)
+        pipe = HfGanPipeline.from_pretrained(args.model)  # whichever hfgan pipeline model_index.json names
     else:
         print("No --model given: sampling an untrained DCGAN (noise), to check the installation.")
         pipe = DCGANPipeline(generator=DCGANGenerator())

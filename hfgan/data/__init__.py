@@ -1,14 +1,17 @@
-"""Data tools: prepare a collection of images once (`prepare_dataset`, `hfgan prepare-data`) and load it as tensors
-for training (`load_image_dataset`, `make_dataloader`); `DEFAULT_DATASET` is the emoji set shipped in the repo.
+"""Data tools: resolve any source once (`resolve_data_source`: "emoji", a parquet file, a folder, a Hub dataset id),
+decode its images (`decode_image`, `decode_images`), prepare a collection of images once (`prepare_dataset`,
+`hfgan prepare-data`) and load it as tensors for training (`load_image_dataset`, `make_dataloader`);
+`DEFAULT_DATASET` ("emoji") is the set shipped in the hfgan repository.
 
 See docs/datasets.md.
 """
 
-from .images import resize_image, to_rgb
+from .images import decode_image, resize_image, to_rgb
 from .loader import (
     DEFAULT_DATASET,
     UNLABELED,
     ImageTensorDataset,
+    decode_images,
     default_dataset_files,
     default_dataset_path,
     labeled_subset,
@@ -16,20 +19,29 @@ from .loader import (
     make_dataloader,
 )
 from .prepare import PrepareError, PrepareReport, default_num_proc, prepare_dataset
+from .sources import EMOJI, EMOJI_DATA_ENV, DataSource, emoji_dataset_path, resolve_data_source, source_kind
 
 __all__ = [
     "DEFAULT_DATASET",
+    "EMOJI",
+    "EMOJI_DATA_ENV",
     "UNLABELED",
+    "DataSource",
     "ImageTensorDataset",
     "PrepareError",
     "PrepareReport",
+    "decode_image",
+    "decode_images",
     "default_dataset_files",
     "default_dataset_path",
     "default_num_proc",
+    "emoji_dataset_path",
     "labeled_subset",
     "load_image_dataset",
     "make_dataloader",
     "prepare_dataset",
     "resize_image",
+    "resolve_data_source",
+    "source_kind",
     "to_rgb",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import Any
 
 import numpy as np
 import PIL.Image
@@ -126,9 +127,41 @@ def encode_png(image: PIL.Image.Image, optimize: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def decode_rgb_array(data: bytes, size: int | None = None, crop: str = "center") -> np.ndarray:
-    """PNG/JPEG/... bytes as an `(H, W, 3)` uint8 array, resized to `size` x `size` when given."""
-    image = open_image(data, draft_size=size)
+def image_payload(cell: Any, base_dir: str | os.PathLike | None = None) -> bytes | str | PIL.Image.Image | None:
+    """What to open for one image cell: its bytes, a path (a relative one found under `base_dir` when it exists
+    there, as `datasets` stores paths relative to the data file), or a Pillow image; None for an empty cell.
+
+    A cell is what an image column holds: a `{"bytes", "path"}` dict (the `datasets` Image feature), raw bytes, a
+    path, or a Pillow image.
+    """
+    if isinstance(cell, dict):
+        if cell.get("bytes") is not None:
+            return bytes(cell["bytes"])
+        cell = cell.get("path")
+    if isinstance(cell, (bytes, bytearray, memoryview)):
+        return bytes(cell)
+    if isinstance(cell, os.PathLike):
+        cell = os.fspath(cell)
+    if isinstance(cell, str) and base_dir is not None and not os.path.isabs(cell):
+        candidate = os.path.join(base_dir, cell)
+        if os.path.exists(candidate):
+            return candidate
+    return cell if isinstance(cell, (str, PIL.Image.Image)) else None
+
+
+def decode_image(
+    cell: Any, size: int | None = None, crop: str = "center", base_dir: str | os.PathLike | None = None
+) -> np.ndarray:
+    """One image cell (bytes, a path, a Pillow image, or a `{"bytes", "path"}` dict) as an `(H, W, 3)` uint8 RGB
+    array: transparency composited on white and, when `size` is given, cropped (`crop`) and resized to `size` x
+    `size` with the antialiased Lanczos filter, exactly as `prepare_dataset` does.
+
+    Raises `ValueError` for an empty cell and Pillow's own errors for data it cannot decode (see `open_image`).
+    """
+    payload = image_payload(cell, base_dir)
+    if payload is None:
+        raise ValueError("no image data")
+    image = payload if isinstance(payload, PIL.Image.Image) else open_image(payload, draft_size=size)
     image = resize_image(image, size, crop) if size else to_rgb(image)
     return np.asarray(image, dtype=np.uint8)
 

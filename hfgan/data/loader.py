@@ -1,4 +1,4 @@
-"""Images as training tensors: a parquet file, a dataset folder or a Hub dataset id -> batches in [-1, 1].
+"""Images as training tensors: any source (`"emoji"`, a parquet file, a folder, a Hub dataset id) -> batches in [-1, 1].
 
     dataset = load_image_dataset(DEFAULT_DATASET, split="train", with_labels=True)
     loader = make_dataloader(dataset, batch_size=64, seed=0)
@@ -23,139 +23,26 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .images import CROP_MODES, IMAGE_COLUMN_NAMES, decode_rgb_array, find_image_column
+from .images import CROP_MODES, decode_image
+from .sources import EMOJI, EMOJI_SPLIT_FILES, DataSource, emoji_dataset_path, resolve_data_source
 
 UNLABELED = -1
 DEFAULT_MAX_MEMORY_BYTES = 4 << 30
 
-# hfgan/data/loader.py -> the repository root, where data/emoji lives (an editable install points here)
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATASET = str(_REPO_ROOT / "data" / "emoji")
-"""The shipped Noto Color Emoji dataset (64x64, 9 Unicode groups, splits "train" and "test"), a folder of the repo."""
-
+DEFAULT_DATASET = EMOJI
+"""The shipped Noto Color Emoji dataset (64x64, 9 Unicode groups, splits "train" and "test"), by its source name
+`"emoji"`; `default_dataset_path()` says where it is found."""
 
 
 def default_dataset_path() -> Path:
-    """The folder of the shipped emoji dataset; a clear error where it is not (an install from a wheel)."""
-    path = Path(DEFAULT_DATASET)
-    if not (path / "emoji-64-train.parquet").is_file():
-        raise FileNotFoundError(
-            f"The default emoji dataset is not at {path}. It ships in the hfgan repository (data/emoji/), not in the "
-            "wheel: install hfgan from a clone of the repository (`pip install -e .`), or pass a parquet file, a "
-            "dataset folder or a Hub dataset id as the source."
-        )
-    return path
+    """The folder of the shipped emoji dataset (`hfgan.data.emoji_dataset_path`); a clear error where it is not."""
+    return emoji_dataset_path()
 
 
 def default_dataset_files() -> dict[str, Path]:
     """{"train": path, "test": path}: the shipped emoji parquet files, for `load_dataset("parquet", data_files=...)`."""
     path = default_dataset_path()
-    return {split: path / f"emoji-64-{split}.parquet" for split in ("train", "test")}
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Reading a source into columns: the image cells (bytes or paths) and the labels
-# --------------------------------------------------------------------------------------------------------------------
-
-
-class _Columns:
-    """A source resolved to one split: `num_rows`, `image_cells(start, stop)`, `labels()`, `class_names`."""
-
-    def __init__(self, description: str, features, num_rows: int, slice_fn, column_fn, base_dir: Path | None):
-        self.description, self.features, self.num_rows = description, features, num_rows
-        self._slice, self._column, self.base_dir = slice_fn, column_fn, base_dir
-        self.image_column = _find_image_column(features)
-
-    def image_cells(self, start: int, stop: int) -> list:
-        return self._slice(self.image_column, start, stop)
-
-    def image_cells_at(self, indices: Sequence[int]) -> list:
-        return self._slice(self.image_column, indices, None)
-
-    def column(self, name: str) -> list:
-        return self._column(name)
-
-
-def _find_image_column(features) -> str:
-    name = find_image_column(features, list(features))
-    if name is None:
-        raise ValueError(f"no image column (an Image feature, or one named {IMAGE_COLUMN_NAMES}): {list(features)}")
-    return name
-
-
-def _parquet_columns(files: list[Path], description: str) -> _Columns:
-    import datasets
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(files[0])
-    features = datasets.Features.from_arrow_schema(schema)
-    tables: dict[str, Any] = {}
-
-    def table(name: str):
-        if name not in tables:  # read a column only when it is needed
-            tables[name] = pa.concat_tables([pq.read_table(f, columns=[name]) for f in files]).column(name)
-        return tables[name]
-
-    def slice_fn(name, start, stop):
-        column = table(name)
-        if stop is None:  # start is a list of indices
-            return column.take(pa.array(np.asarray(start, dtype=np.int64))).to_pylist()
-        return column.slice(start, stop - start).to_pylist()
-
-    num_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    return _Columns(description, features, num_rows, slice_fn, lambda name: table(name).to_pylist(), files[0].parent)
-
-
-def _hf_columns(dataset, description: str) -> _Columns:
-    arrow = dataset.with_format("arrow")
-
-    def slice_fn(name, start, stop):
-        view = arrow.select_columns([name])
-        rows = view[start:stop] if stop is not None else view[list(map(int, start))]
-        return rows.column(name).to_pylist()
-
-    def column_fn(name):
-        return arrow.select_columns([name])[:].column(name).to_pylist()
-
-    return _Columns(description, dataset.features, len(dataset), slice_fn, column_fn, None)
-
-
-def _resolve(source, split: str, token, revision) -> _Columns:
-    import datasets
-
-    if isinstance(source, dict):  # {split: parquet path or list of paths}
-        if split not in source:
-            raise ValueError(f"split {split!r} not in the given files (splits: {sorted(source)})")
-        files = source[split]
-        files = [Path(f) for f in ([files] if isinstance(files, (str, os.PathLike)) else files)]
-        return _parquet_columns(files, f"{[str(f) for f in files]}")
-
-    path = Path(source)
-    if path.is_file():
-        if path.suffix.lower() != ".parquet":
-            raise ValueError(f"{source} is a file but not a parquet file")
-        if split != "train":
-            raise ValueError(
-                f"{source} is a single parquet file, which holds one split ('train'); to load split {split!r}, pass "
-                f"a dataset folder with a file per split, or a dict {{{split!r}: path}}"
-            )
-        return _parquet_columns([path], str(path))
-    if path.is_dir():
-        builder = datasets.load_dataset_builder(str(path))
-        data_files = builder.config.data_files or {}
-        if split not in data_files:
-            raise ValueError(f"{path} has no split {split!r} (splits: {sorted(data_files)})")
-        files = [Path(f) for f in data_files[split]]
-        if files and all(f.suffix == ".parquet" and f.is_file() for f in files):
-            return _parquet_columns(files, f"{path} split {split!r}")
-        dataset = datasets.load_dataset(str(path), split=split)  # an image folder, or other formats
-        return _hf_columns(dataset, f"{path} split {split!r}")
-    source = str(source)
-    if source.endswith(".parquet") or source.startswith((".", "/", "~")) or source.count("/") > 1:
-        raise FileNotFoundError(f"{source}: no such file or folder (and not a Hub dataset id)")
-    dataset = datasets.load_dataset(source, split=split, token=token, revision=revision)
-    return _hf_columns(dataset, f"{source} split {split!r}")
+    return {split: path / name for split, name in EMOJI_SPLIT_FILES.items()}
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -163,29 +50,20 @@ def _resolve(source, split: str, token, revision) -> _Columns:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _cell_payload(cell: Any, base_dir: Path | None):
-    if isinstance(cell, dict):
-        if cell.get("bytes") is not None:
-            return cell["bytes"]
-        cell = cell.get("path")
-    if isinstance(cell, str) and base_dir is not None and not os.path.isabs(cell) and (base_dir / cell).exists():
-        return str(base_dir / cell)
-    return cell
+def _decode_cell(cell: Any, base_dir, size: int | None, crop: str, row: int, description: str) -> np.ndarray:
+    try:
+        return decode_image(cell, size, crop, base_dir)
+    except Exception as error:
+        raise ValueError(
+            f"{description}: cannot decode the image of row {row} ({error}); clean the data with "
+            "`hfgan prepare-data`, which skips unreadable images"
+        ) from error
 
 
 def _decode_into(out: np.ndarray, cells: list, base_dir, resize_to: int | None, crop, first_row: int, description):
-    """Decode `cells` into `out` (n, S, S, 3); resize to `resize_to` (None: the images must already be S x S)."""
+    """Decode `cells` into `out` (n, H, W, 3); resize to `resize_to` (None: the images must already be H x W)."""
     for i, cell in enumerate(cells):
-        payload = _cell_payload(cell, base_dir)
-        if payload is None:
-            raise ValueError(f"{description}: row {first_row + i} has no image")
-        try:
-            array = decode_rgb_array(payload, resize_to, crop)
-        except Exception as error:
-            raise ValueError(
-                f"{description}: cannot decode the image of row {first_row + i} ({error}); clean the data with "
-                "`hfgan prepare-data`, which skips unreadable images"
-            ) from error
+        array = _decode_cell(cell, base_dir, resize_to, crop, first_row + i, description)
         if array.shape != out.shape[1:]:
             raise ValueError(
                 f"{description}: row {first_row + i} is {array.shape[1]}x{array.shape[0]}, not "
@@ -195,46 +73,65 @@ def _decode_into(out: np.ndarray, cells: list, base_dir, resize_to: int | None, 
         out[i] = array
 
 
-def _decode_all(columns: _Columns, image_size: int, resize: bool, crop: str, num_threads: int) -> torch.Tensor:
-    """Every image of `columns` as one uint8 tensor (N, 3, S, S); threads decode (Pillow releases the GIL)."""
-    n = columns.num_rows
-    pixels = np.empty((n, image_size, image_size, 3), dtype=np.uint8)
+def decode_images(
+    images: DataSource | Sequence[Any],
+    image_size: int | None = None,
+    crop: str = "center",
+    num_threads: int | None = None,
+) -> torch.Tensor:
+    """Every image of a source's split (a `DataSource`), or of a sequence of image cells, as one uint8 tensor
+    `(N, 3, H, W)`, decoded by `decode_image` in threads (Pillow releases the GIL).
+
+    image_size: crop (`crop`) and resize every image to `image_size` x `image_size`, as `prepare_dataset` does;
+    None: the images must all have the size of the first one.
+    """
+    if isinstance(images, DataSource):
+        n, read, base_dir, description = images.num_rows, images.image_cells, images.base_dir, images.description
+    else:
+        cells = list(images)
+        n, read, base_dir, description = len(cells), lambda start, stop: cells[start:stop], None, "images"
+    if n == 0:
+        raise ValueError(f"{description} has no images")
+    first = read(0, 1)  # for a source, this reads the column once, here, rather than racing for it in every thread
+    if image_size is None:
+        height, width = _decode_cell(first[0], base_dir, None, crop, 0, description).shape[:2]
+    else:
+        height = width = image_size
+    pixels = np.empty((n, height, width, 3), dtype=np.uint8)
     chunk = 256
-    columns.image_cells(0, 1)  # read the column once, here, rather than racing for it in every thread
 
     def work(start: int) -> None:
         stop = min(n, start + chunk)
-        cells = columns.image_cells(start, stop)
-        resize_to = image_size if resize else None
-        _decode_into(pixels[start:stop], cells, columns.base_dir, resize_to, crop, start, columns.description)
+        _decode_into(pixels[start:stop], read(start, stop), base_dir, image_size, crop, start, description)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, num_threads)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, num_threads or os.cpu_count() or 1)) as pool:
         for future in [pool.submit(work, s) for s in range(0, n, chunk)]:
             future.result()
     return torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()
 
 
-def _first_image_size(columns: _Columns) -> int:
-    array = decode_rgb_array(_cell_payload(columns.image_cells(0, 1)[0], columns.base_dir))
-    height, width = array.shape[:2]
+def _square_size(source: DataSource) -> int:
+    """The side of the source's first image, which must be square (without `image_size=`, no resize is done)."""
+    height, width = _decode_cell(source.image_cells(0, 1)[0], source.base_dir, None, "center", 0,
+                                 source.description).shape[:2]  # fmt: skip
     if height != width:
         raise ValueError(
-            f"{columns.description}: images are {width}x{height}, not square; pass image_size= to center-crop and "
+            f"{source.description}: images are {width}x{height}, not square; pass image_size= to center-crop and "
             "resize them on the fly, or prepare them once with `hfgan prepare-data --size N`"
         )
     return width
 
 
-def _labels(columns: _Columns, label_column: str) -> tuple[torch.Tensor, list[str]]:
+def _labels(source: DataSource, label_column: str) -> tuple[torch.Tensor, list[str]]:
     import datasets
 
-    if label_column not in columns.features:
+    if label_column not in source.features:
         raise ValueError(
-            f"{columns.description} has no label column {label_column!r} (columns: {list(columns.features)}); "
+            f"{source.description} has no label column {label_column!r} (columns: {list(source.features)}); "
             "pass label_column=, or with_labels=False"
         )
-    feature = columns.features[label_column]
-    values = columns.column(label_column)
+    feature = source.features[label_column]
+    values = source.column(label_column).to_pylist()
     if isinstance(feature, datasets.ClassLabel):
         names = list(feature.names)
         labels = [UNLABELED if v is None or v < 0 else int(v) for v in values]
@@ -325,7 +222,7 @@ class ImageTensorDataset(torch.utils.data.Dataset):
         class_names: list[str] | None = None,
         true_labels: torch.Tensor | None = None,
         image_size: int | None = None,
-        lazy_columns: _Columns | None = None,
+        lazy_columns: DataSource | None = None,
         crop: str = "center",
         indices: torch.Tensor | None = None,
         resize: bool = True,
@@ -420,23 +317,9 @@ class ImageTensorDataset(torch.utils.data.Dataset):
         return f"ImageTensorDataset({len(self)} images, {self.image_size}x{self.image_size}{labels}, {where})"
 
 
-# decoded tensors kept for the process: (source key, split, size, crop) -> (images, columns)
+# decoded tensors kept for the process: (source's cache key, size, crop) -> (images, source)
 _CACHE: collections.OrderedDict = collections.OrderedDict()
 _CACHE_ENTRIES = 4
-
-
-def _cache_key(source, split, image_size, crop):
-    if isinstance(source, dict):
-        files = tuple(sorted((k, str(v)) for k, v in source.items()))
-        return ("files", files, split, image_size, crop)
-    path = Path(source)
-    if path.exists():
-        stamps = tuple(
-            (str(p), p.stat().st_mtime_ns, p.stat().st_size)
-            for p in ([path] if path.is_file() else sorted(path.glob("**/*.parquet")))
-        )
-        return ("path", str(path.resolve()), stamps, split, image_size, crop)
-    return None  # a Hub id: no cheap way to know it did not change
 
 
 def load_image_dataset(
@@ -454,11 +337,12 @@ def load_image_dataset(
     revision: str | None = None,
     cache: bool = True,
 ) -> ImageTensorDataset:
-    """A torch Dataset of images in [-1, 1] (and labels) from a parquet, a dataset folder or a Hub dataset id.
+    """A torch Dataset of images in [-1, 1] (and labels) from any source `resolve_data_source` takes.
 
     Args:
-        source: a parquet file (one split), a dict `{split: parquet path(s)}`, a dataset folder (parquet files per
-            split, or images), or a Hub dataset id. Default: the shipped emoji dataset, `DEFAULT_DATASET`.
+        source: `"emoji"` (the shipped set, `DEFAULT_DATASET`, the default), a parquet file (one split), a dict
+            `{split: parquet path(s)}`, a dataset folder (parquet files per split), a folder of images, or a Hub
+            dataset id.
         split: "train", "test", ...
         image_size: side of the images wanted. Images of another size are center-cropped (`crop`) and resized on
             the fly, once, with an antialiased filter. None: the dataset's own size (images must be square).
@@ -470,39 +354,35 @@ def load_image_dataset(
             each batch as it is read.
         num_threads: threads decoding into memory (default: all cores).
         token, revision: for a Hub dataset id.
-        cache: reuse the tensor decoded by an earlier call in this process (same local files, split, size, crop).
+        cache: reuse the tensor decoded by an earlier call in this process (same unchanged data, split, size, crop).
     """
     if crop not in CROP_MODES:
         raise ValueError(f"crop must be one of {CROP_MODES}, got {crop!r}")
     if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
         raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
-    if source is None:
-        source = default_dataset_path()
-    elif not isinstance(source, dict) and Path(source) == Path(DEFAULT_DATASET):
-        source = default_dataset_path()  # the clear error where the repository is not there
     with_labels = with_labels or labeled_per_class is not None
 
-    key = _cache_key(source, split, image_size, crop) if cache else None
-    if key is not None and key in _CACHE and _CACHE[key][0].numel() <= max_memory_bytes:
+    resolved = resolve_data_source(DEFAULT_DATASET if source is None else source, split, token=token, revision=revision)
+    key = (resolved.cache_key, image_size, crop)
+    if cache and key in _CACHE and _CACHE[key][0].numel() <= max_memory_bytes:
         _CACHE.move_to_end(key)
-        images, columns = _CACHE[key]
+        images, resolved = _CACHE[key]
     else:
-        columns = _resolve(source, split, token, revision)
-        if columns.num_rows == 0:
-            raise ValueError(f"{columns.description} has no images")
+        if resolved.num_rows == 0:
+            raise ValueError(f"{resolved.description} has no images")
         images = None
-        size = image_size or _first_image_size(columns)
-        if columns.num_rows * 3 * size * size <= max_memory_bytes:
-            images = _decode_all(columns, size, image_size is not None, crop, num_threads or os.cpu_count() or 1)
-        if key is not None and images is not None:
-            _CACHE[key] = (images, columns)
+        size = image_size or _square_size(resolved)
+        if resolved.num_rows * 3 * size * size <= max_memory_bytes:
+            images = decode_images(resolved, image_size, crop, num_threads)
+        if cache and images is not None:
+            _CACHE[key] = (images, resolved)
             while len(_CACHE) > _CACHE_ENTRIES:
                 _CACHE.popitem(last=False)
-    size = images.shape[-1] if images is not None else (image_size or _first_image_size(columns))
+    size = images.shape[-1] if images is not None else (image_size or _square_size(resolved))
 
     labels = class_names = true_labels = None
     if with_labels:
-        true_labels, class_names = _labels(columns, label_column)
+        true_labels, class_names = _labels(resolved, label_column)
         labels = true_labels
         if labeled_per_class is not None:
             keep = labeled_subset(true_labels, labeled_per_class, seed)
@@ -511,7 +391,7 @@ def load_image_dataset(
     if images is not None:
         return ImageTensorDataset(images, labels, class_names, true_labels)
     resize = image_size is not None
-    return ImageTensorDataset(None, labels, class_names, true_labels, size, columns, crop, resize=resize)
+    return ImageTensorDataset(None, labels, class_names, true_labels, size, resolved, crop, resize=resize)
 
 
 def make_dataloader(

@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..utils import atomic_write
-from .images import CROP_MODES, IMAGE_COLUMN_NAMES, encode_png, find_image_column, open_image, resize_image
+from .images import CROP_MODES, encode_png, image_payload, open_image, resize_image
+from .sources import IMAGE_FOLDER, PARQUET_FILE, DataSource, resolve_data_source, source_kind
 
 MIN_SIZE = 8
 DEFAULT_ROW_GROUP_SIZE = 256
@@ -168,29 +169,13 @@ def _folder_source(root: Path, label_mode: str) -> _Source:
     )
 
 
-def _find_image_column(features, columns: list[str]) -> str:
-    name = find_image_column(features, columns)
-    if name is None:
-        raise PrepareError(f"no image column found (an Image feature, or one named {IMAGE_COLUMN_NAMES}): {columns}")
-    return name
-
-
-def _table_source(
-    description: str,
-    features,
-    num_rows: int,
-    read_batches: Callable[[list[str]], Iterator[pa.Table | pa.RecordBatch]],
-    unique_values: Callable[[str], list],
-    label_mode: str,
-    label_column: str | None,
-    base_dir: Path | None,
-) -> _Source:
+def _table_source(source: DataSource, label_mode: str, label_column: str | None) -> _Source:
+    """A resolved table (a parquet file or folder, a Hub dataset, a folder of images with metadata), read in batches."""
     import datasets
 
-    columns = list(features)
-    if num_rows == 0:
+    features, description = source.features, source.description
+    if source.num_rows == 0:
         raise PrepareError(f"{description} has no rows")
-    image_column = _find_image_column(features, columns)
     if label_mode == "auto":
         if isinstance(features.get("label"), datasets.ClassLabel):
             label_mode, label_column = "column", "label"
@@ -207,13 +192,13 @@ def _table_source(
     to_index: Callable[[Any], int | None] = lambda value: None
     if label_mode == "column":
         if label_column not in features:
-            raise ValueError(f"no column {label_column!r} in {description}; columns: {columns}")
+            raise ValueError(f"no column {label_column!r} in {description}; columns: {list(features)}")
         feature = features[label_column]
         if isinstance(feature, datasets.ClassLabel):
             class_names = list(feature.names)
             to_index = lambda value: None if value is None or value < 0 else int(value)
         else:
-            values = [v for v in unique_values(label_column) if v is not None]
+            values = [v for v in source.column(label_column).unique().to_pylist() if v is not None]
             try:
                 values = sorted(values)
             except TypeError:
@@ -222,16 +207,17 @@ def _table_source(
             index = {v: i for i, v in enumerate(values)}
             to_index = index.get
 
+    image_column = source.image_column
     read_columns = [image_column] + ([label_column] if class_names is not None else [])
 
     def chunks() -> Iterator[list[tuple[str, Any, int | None, str | None]]]:
         row = 0
-        for batch in read_batches(read_columns):
+        for batch in source.iter_batches(read_columns):
             images = batch.column(image_column).to_pylist()
             labels = batch.column(label_column).to_pylist() if class_names is not None else [None] * len(images)
             chunk = []
             for value, label in zip(images, labels):
-                name, payload, stored_path = _image_payload(value, row, base_dir)
+                name, payload, stored_path = _image_payload(value, row, source.base_dir)
                 chunk.append((name, payload, to_index(label) if class_names is not None else None, stored_path))
                 row += 1
                 if len(chunk) == _CHUNK_SIZE:
@@ -242,7 +228,7 @@ def _table_source(
 
     return _Source(
         description=description,
-        total=num_rows,
+        total=source.num_rows,
         chunks=chunks,
         class_names=class_names,
         label_source=how if class_names is not None else "none",
@@ -251,84 +237,19 @@ def _table_source(
 
 def _image_payload(value: Any, row: int, base_dir: Path | None) -> tuple[str, Any, str | None]:
     """(name for the report, bytes or path to read, path to record) of one cell of an image column."""
-    data, path = None, None
-    if isinstance(value, dict):
-        data, path = value.get("bytes"), value.get("path")
-    elif isinstance(value, (bytes, bytearray)):
-        data = value
-    elif isinstance(value, str):
-        path = value
+    path = value.get("path") if isinstance(value, dict) else value if isinstance(value, str) else None
     name = f"row {row}" + (f" ({path})" if path else "")
-    stored = os.path.basename(path) if path else None
-    if data is not None:
-        return name, bytes(data), stored
-    if path:
-        if base_dir is not None and not os.path.isabs(path) and (base_dir / path).exists():
-            path = str(base_dir / path)
-        return name, path, stored
-    return name, None, stored
-
-
-def _parquet_source(path: Path, label_mode: str, label_column: str | None) -> _Source:
-    import datasets
-
-    parquet = pq.ParquetFile(path)
-    features = datasets.Features.from_arrow_schema(parquet.schema_arrow)
-
-    def read_batches(columns: list[str]):
-        return pq.ParquetFile(path).iter_batches(batch_size=256, columns=columns)
-
-    def unique_values(column: str) -> list:
-        return pq.read_table(path, columns=[column]).column(column).unique().to_pylist()
-
-    return _table_source(
-        f"parquet {path}", features, parquet.metadata.num_rows, read_batches, unique_values,
-        label_mode, label_column, path.parent,
-    )  # fmt: skip
-
-
-def _datasets_source(
-    dataset_path: str, split: str, label_mode: str, label_column: str | None, token, revision, data_dir=None
-) -> _Source:
-    import datasets
-
-    kwargs = {"token": token, "revision": revision} if data_dir is None else {"data_dir": data_dir}
-    dataset = datasets.load_dataset(dataset_path, split=split, **kwargs)
-    features = dataset.features
-    arrow = dataset.with_format("arrow")
-
-    def read_batches(columns: list[str]):
-        view = arrow.select_columns(columns)
-        for start in range(0, len(view), 256):
-            yield view[start : start + 256]
-
-    return _table_source(
-        f"dataset {dataset_path}" + (f" ({data_dir})" if data_dir else "") + f" split {split!r}",
-        features, len(dataset), read_batches, dataset.unique, label_mode, label_column, None,
-    )  # fmt: skip
+    return name, image_payload(value, base_dir), os.path.basename(path) if path else None
 
 
 def _resolve_source(source, split, label_mode, label_column, token, revision) -> _Source:
-    path = Path(source)
-    if path.is_dir():
-        if label_mode == "column":  # labels from a metadata file beside the images: let `datasets` read it
-            return _datasets_source("imagefolder", split, label_mode, label_column, None, None, data_dir=str(path))
-        try:
-            return _folder_source(path, label_mode)
-        except PrepareError:
-            if any(path.glob("**/*.parquet")):  # a dataset folder of parquet files rather than of images
-                return _datasets_source(str(path), split, label_mode, label_column, None, None)
-            raise
-    if path.is_file():
-        if path.suffix.lower() != ".parquet":
-            raise ValueError(f"{source} is a file but not .parquet; give a folder of images, a parquet or a Hub id")
-        if os.path.getsize(path) == 0:
-            raise PrepareError(f"{source} is empty (zero bytes)")
-        return _parquet_source(path, label_mode, label_column)
-    source = str(source)
-    if source.endswith(".parquet") or source.startswith((".", "/", "~")) or source.count("/") > 1:
-        raise FileNotFoundError(f"{source}: no such file or folder (and not a Hub dataset id)")
-    return _datasets_source(source, split, label_mode, label_column, token, revision)
+    kind, where = source_kind(source)
+    if kind == IMAGE_FOLDER and label_mode != "column":  # class subfolders: walked here, in source order
+        return _folder_source(where, label_mode)
+    if kind == PARQUET_FILE and os.path.getsize(where) == 0:
+        raise PrepareError(f"{source} is empty (zero bytes)")
+    # a table, or a folder of images with labels in its metadata.csv/jsonl, which `datasets` reads
+    return _table_source(resolve_data_source(source, split, token=token, revision=revision), label_mode, label_column)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -428,8 +349,9 @@ def prepare_dataset(
     """Resize every image of `source` to `size` x `size` RGB and write them to one parquet file.
 
     Args:
-        source: a folder of images (searched recursively; class subfolders optional), a parquet file with an image
-            column, or a Hugging Face Hub dataset id (or a local folder of parquet files; `split` picks the split).
+        source: a folder of images (searched recursively; class subfolders optional), or any other source of
+            `resolve_data_source`: a parquet file with an image column, a folder of parquet files, a Hugging Face Hub
+            dataset id, `"emoji"` (`split` picks the split).
         output: the parquet to write; by default `dataset-resized-{size}.parquet` in the working directory.
         size: side of the square output images, at least 8.
         crop: "center" (largest centered square, then resize) or "none" (resize the whole image, stretching it).

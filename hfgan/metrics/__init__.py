@@ -4,6 +4,7 @@ The maths (`distances`) works on feature tensors; backbones (`backbones`) turn i
 [`Evaluator`] (`evaluate`) samples a generator in chunks and caches reference features. See docs/metrics.md.
 """
 
+from ..models.emoji_cnn import EmojiFeatureNet, EmojiFeatureNetOutput  # the network lives with the others
 from .backbones import (
     BACKBONES,
     BackboneWeightsError,
@@ -24,12 +25,21 @@ from .distances import (
     nearest_neighbor_distances,
     precision_recall,
 )
-from .emoji_features import EmojiFeatureNet, EmojiFeatureNetOutput
-from .evaluate import METRICS, EvaluationResult, Evaluator, closest_pairs_grid, metric_names, to_model_index
+from .evaluate import (
+    METRIC_REGISTRY,
+    METRICS,
+    EvaluationResult,
+    Evaluator,
+    Metric,
+    closest_pairs_grid,
+    metric_names,
+    to_model_index,
+)
 
 __all__ = [
     "BACKBONES",
     "METRICS",
+    "METRIC_REGISTRY",
     "BackboneWeightsError",
     "DINOv2Backbone",
     "EmojiCNNBackbone",
@@ -40,6 +50,7 @@ __all__ = [
     "FeatureBackbone",
     "InceptionBackbone",
     "MemorizationResult",
+    "Metric",
     "closest_pairs_grid",
     "extract_features",
     "feature_statistics",

@@ -356,14 +356,14 @@ class EmojiCNNBackbone(FeatureBackbone):
 
     def __init__(self, weights: str | os.PathLike | None = None):
         super().__init__()
-        from .emoji_features import EmojiFeatureNet
+        from ..models.emoji_cnn import EmojiFeatureNet
 
         folder = Path(weights) if weights is not None else EMOJI_CNN_WEIGHTS
         if not (folder / "config.json").is_file():
             raise BackboneWeightsError(
                 f"emoji-cnn weights not found in {folder}: the package ships them in hfgan/metrics/weights/emoji-cnn "
-                f"(reinstall hfgan, or retrain with `python -m hfgan.metrics.train_feature_net`) and "
-                f"`--backbone-weights FOLDER` points at another copy."
+                f"(reinstall hfgan, or retrain with `python training/train_feature_net.py` in a clone of the "
+                f"repository) and `--backbone-weights FOLDER` points at another copy."
             )
         try:
             self.net = EmojiFeatureNet.from_pretrained(folder)

@@ -19,11 +19,12 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import PIL.Image
 import torch
 
+from ..cards import MEMORIZATION_KEYS, to_model_index
 from .backbones import FeatureBackbone, extract_features, load_backbone, to_uint8
 from .distances import (
     MemorizationResult,
@@ -37,8 +38,8 @@ from .reference import ReferenceDataset, cache_path, default_cache_dir, read_cac
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("fd", "kid", "pr", "memorization")
-MEMORIZATION_KEYS = ("ratio", "copy_fraction")  # the memorisation numbers that go to a model card
+# every memorisation number, as `MemorizationResult.summary()` names them (the last three need held-out images)
+MEMORIZATION_SUMMARY = ("nn_median", "nn_p05", "nn_min", "heldout_nn_median", *MEMORIZATION_KEYS)
 
 PREPROCESSING = {
     "inception": "uint8 quantisation, TF1-compatible bilinear resize to 299x299 (torch-fidelity), (x - 128) / 128",
@@ -47,66 +48,135 @@ PREPROCESSING = {
 }
 
 
+# ---------------------------------------------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class Metric:
+    """
+    One metric of `METRIC_REGISTRY`: its result keys, how it is computed and what it needs.
+
+    Args:
+        keys (`Callable[[str], list[str]]`): the result keys for a backbone name (`"emoji-cnn"` -> `["fd_emoji_cnn"]`).
+        compute (`Callable`): `(fake, real, evaluator) -> (values, details)`: `values` maps result keys to numbers
+            computed from generated and reference features; `details` is kept in the [`EvaluationResult`] (the
+            memorisation result), or None.
+        too_few (`Callable`, *optional*): `(evaluator, what, n) -> message` when `n` images (`what`: the samples or
+            the reference) are too few for this metric, else None.
+        protocol (`Callable`, *optional*): `evaluator -> settings`, recorded in the protocol under the metric's name.
+    """
+
+    keys: Callable[[str], list[str]]
+    compute: Callable[[torch.Tensor, torch.Tensor, "Evaluator"], tuple[dict[str, float], Any]]
+    too_few: Callable[["Evaluator", str, int], str | None] | None = None
+    protocol: Callable[["Evaluator"], dict[str, Any]] | None = None
+
+
+def _slug(backbone: str) -> str:
+    return backbone.replace("-", "_")
+
+
+def _kid_base(backbone: str) -> str:
+    return "kid" if backbone == "inception" else f"kid_{_slug(backbone)}"
+
+
+def _named(metric: str, evaluator, values) -> dict[str, float]:
+    """`values` keyed by the result keys of `metric` with the evaluator's backbone, in order."""
+    return dict(zip(metric_names(metric, evaluator.backbone.name), values, strict=True))
+
+
+def _fd(fake, real, evaluator) -> tuple[dict[str, float], None]:
+    return _named("fd", evaluator, [frechet_distance(fake, real)]), None
+
+
+def _fd_too_few(evaluator, what: str, n: int) -> str | None:
+    d, name = evaluator.backbone.feature_dim, evaluator.backbone.name
+    if n >= d:
+        return None
+    return (
+        f"the Fréchet distance on {name} features ({d} dimensions) needs at least {d} images; {what} has {n}. "
+        "Use more images, or a backbone with fewer dimensions (emoji-cnn: 256)."
+    )
+
+
+def _kid(fake, real, evaluator) -> tuple[dict[str, float], None]:
+    values = kernel_distance(
+        fake, real, subset_size=evaluator.kid_subset_size, num_subsets=evaluator.kid_subsets, seed=evaluator.seed
+    )
+    return _named("kid", evaluator, values), None
+
+
+def _kid_too_few(evaluator, what: str, n: int) -> str | None:
+    if n >= evaluator.kid_subset_size:
+        return None
+    return (
+        f"KID with kid_subset_size={evaluator.kid_subset_size} needs at least that many images; {what} has {n}. "
+        "Use more images or a smaller kid_subset_size."
+    )
+
+
+def _pr(fake, real, evaluator) -> tuple[dict[str, float], None]:
+    return _named("pr", evaluator, precision_recall(real, fake, k=evaluator.pr_k)), None
+
+
+def _pr_too_few(evaluator, what: str, n: int) -> str | None:
+    k = evaluator.pr_k
+    return None if n > k else f"precision/recall with k={k} needs more than {k} images; {what} has {n}"
+
+
+def _memorization(fake, real, evaluator) -> tuple[dict[str, float], MemorizationResult]:
+    mem = memorization(fake, real, evaluator.heldout_features, num_pairs=evaluator.num_pairs)
+    prefix = f"memorization_{_slug(evaluator.backbone.name)}_"
+    return {prefix + k: v for k, v in mem.summary().items()}, mem
+
+
+METRIC_REGISTRY: dict[str, Metric] = {
+    "fd": Metric(
+        keys=lambda backbone: ["fid" if backbone == "inception" else f"fd_{_slug(backbone)}"],
+        compute=_fd,
+        too_few=_fd_too_few,
+    ),
+    "kid": Metric(
+        keys=lambda backbone: [_kid_base(backbone), f"{_kid_base(backbone)}_std"],
+        compute=_kid,
+        too_few=_kid_too_few,
+        protocol=lambda e: {
+            "subset_size": e.kid_subset_size,
+            "num_subsets": e.kid_subsets,
+            "kernel": "(x.y / d + 1)^3",
+            "estimator": "unbiased MMD^2",
+        },
+    ),
+    "pr": Metric(
+        keys=lambda backbone: [f"precision_{_slug(backbone)}", f"recall_{_slug(backbone)}"],
+        compute=_pr,
+        too_few=_pr_too_few,
+        protocol=lambda e: {"k": e.pr_k, "distance": "euclidean"},
+    ),
+    "memorization": Metric(
+        keys=lambda backbone: [f"memorization_{_slug(backbone)}_{k}" for k in MEMORIZATION_SUMMARY],
+        compute=_memorization,
+        protocol=lambda e: {
+            "heldout": e.heldout_info,
+            "distance": "euclidean, to the nearest reference image",
+            "copy_fraction": "samples closer than the 5% quantile of held-out distances",
+        },
+    ),
+}
+"""Every metric by name; `METRICS`, `metric_names`, the `Evaluator` and `hfgan evaluate --metrics` read it."""
+
+METRICS = tuple(METRIC_REGISTRY)
+
+
 def metric_names(metric: str, backbone: str) -> list[str]:
     """Result keys of `metric` ("fd", "kid", "pr", "memorization") computed with `backbone`.
 
     Only Inception-V3 gives `fid` and `kid`; other backbones carry their own name (`fd_dinov2`, `kid_emoji_cnn`, ...)
     so no number is mistaken for a published FID.
     """
-    slug = backbone.replace("-", "_")
-    if metric == "fd":
-        return ["fid" if backbone == "inception" else f"fd_{slug}"]
-    if metric == "kid":
-        base = "kid" if backbone == "inception" else f"kid_{slug}"
-        return [base, f"{base}_std"]
-    if metric == "pr":
-        return [f"precision_{slug}", f"recall_{slug}"]
-    if metric == "memorization":
-        return [
-            f"memorization_{slug}_{k}"
-            for k in ("nn_median", "nn_p05", "nn_min", "heldout_nn_median", *MEMORIZATION_KEYS)
-        ]
-    raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
-
-
-_DISPLAY = {"inception": "Inception", "dinov2": "DINOv2", "emoji_cnn": "emoji-cnn"}
-
-
-def _display_name(key: str) -> str | None:
-    """Human name of a result key for a model card, or None for keys that do not go there."""
-    if key == "fid":
-        return "FID"
-    if key == "kid":
-        return "KID"
-    for prefix, label in (("fd_", "FD"), ("kid_", "KID"), ("precision_", "Precision"), ("recall_", "Recall")):
-        if key.startswith(prefix) and not key.endswith("_std"):
-            slug = key[len(prefix) :]
-            return f"{label} ({_DISPLAY.get(slug, slug)})"
-    if key.startswith("memorization_"):
-        for suffix in MEMORIZATION_KEYS:
-            if key.endswith("_" + suffix):
-                slug = key[len("memorization_") : -len(suffix) - 1]
-                return f"Memorization {suffix.replace('_', ' ')} ({_DISPLAY.get(slug, slug)})"
-    return None
-
-
-def to_model_index(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Model-card `model-index` entries for `hfgan.hub.render_model_card(..., metrics=...)`.
-
-    Args:
-        results: what [`Evaluator.__call__`] returns (`{"fd_emoji_cnn": 12.3, ...}`), or a saved result JSON
-            (`{"metrics": {...}, "protocol": {...}}`). Standard deviations and raw distances are left out.
-
-    Returns:
-        `[{"type": "fd_emoji_cnn", "name": "FD (emoji-cnn)", "value": 12.3}, ...]`
-    """
-    metrics = results.get("metrics", results)
-    out = []
-    for key, value in metrics.items():
-        name = _display_name(key)
-        if name is not None and isinstance(value, (int, float)) and math.isfinite(value):
-            out.append({"type": key, "name": name, "value": float(f"{value:.6g}")})  # 6 significant digits
-    return out
+    if metric not in METRIC_REGISTRY:
+        raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    return METRIC_REGISTRY[metric].keys(backbone)
 
 
 @dataclass
@@ -222,8 +292,8 @@ class Evaluator:
 
     Args:
         reference (`str`, `os.PathLike` or `torch.Tensor`):
-            A dataset (parquet file, folder of parquet files, or Hub dataset repo id), or images `(N, 3, H, W)` in
-            [0, 1] or uint8.
+            A dataset, any source of `hfgan.data.resolve_data_source` (`"emoji"`, a parquet file, a folder of
+            parquet files or of images, a Hub dataset repo id), or images `(N, 3, H, W)` in [0, 1] or uint8.
         backbone (`str` or [`FeatureBackbone`], defaults to `"emoji-cnn"`):
             `"inception"` (FID), `"dinov2"` or `"emoji-cnn"` (offline), or a loaded backbone.
         metrics (`Sequence[str]`, defaults to `("fd",)`): any of `"fd"`, `"kid"`, `"pr"`, `"memorization"`.
@@ -312,10 +382,10 @@ class Evaluator:
             if isinstance(heldout, torch.Tensor):
                 self.heldout_features = extract_features(self.backbone, self._resize(to_uint8(heldout)), batch_size)
                 self.heldout_info = {"dataset": "in-memory images", "num_images": len(self.heldout_features)}
-            elif self.dataset is not None and ReferenceDataset.has_split(reference, heldout):
+            elif self.dataset is not None:
                 try:
                     heldout_dataset = ReferenceDataset(reference, heldout)
-                except ValueError:  # a Hub dataset without that split
+                except ValueError:  # no such split (a single parquet file has only "train")
                     heldout_dataset = None
                 if heldout_dataset is not None:
                     self.heldout_features = self._dataset_features(heldout_dataset)
@@ -332,7 +402,7 @@ class Evaluator:
     def _resize(self, images: torch.Tensor) -> torch.Tensor:
         if self.resolution is None or tuple(images.shape[-2:]) == (self.resolution, self.resolution):
             return images
-        from .reference import decode_images
+        from ..data import decode_images
 
         return decode_images([PIL.Image.fromarray(a.permute(1, 2, 0).numpy()) for a in images], self.resolution)
 
@@ -366,20 +436,15 @@ class Evaluator:
             self._reference_images = self.dataset.load_images(self.resolution)
         return self._reference_images
 
+    def _chosen(self) -> list[tuple[str, Metric]]:
+        """The chosen metrics in the registry's order (the order of the results, whatever order they were asked in)."""
+        return [(name, metric) for name, metric in METRIC_REGISTRY.items() if name in self.metrics]
+
     def _check_sample_counts(self, what: str, n: int) -> None:
-        d = self.backbone.feature_dim
-        if "fd" in self.metrics and n < d:
-            raise ValueError(
-                f"the Fréchet distance on {self.backbone.name} features ({d} dimensions) needs at least {d} images; "
-                f"{what} has {n}. Use more images, or a backbone with fewer dimensions (emoji-cnn: 256)."
-            )
-        if "kid" in self.metrics and n < self.kid_subset_size:
-            raise ValueError(
-                f"KID with kid_subset_size={self.kid_subset_size} needs at least that many images; {what} has {n}. "
-                f"Use more images or a smaller kid_subset_size."
-            )
-        if ("pr" in self.metrics) and n <= self.pr_k:
-            raise ValueError(f"precision/recall with k={self.pr_k} needs more than {self.pr_k} images; {what} has {n}")
+        for _, metric in self._chosen():
+            problem = metric.too_few(self, what, n) if metric.too_few is not None else None
+            if problem is not None:
+                raise ValueError(problem)
 
     # --------------------------------------------------------------------------------------------------- samples
 
@@ -391,11 +456,11 @@ class Evaluator:
             yield from model[: self.num_samples].split(self.batch_size)
             return
         pipe = model
-        if isinstance(model, torch.nn.Module) and "latent_dim" in getattr(model, "config", {}):
-            from ..pipelines import DCGANPipeline
+        if isinstance(model, torch.nn.Module):
+            from ..pipelines.pipeline_utils import pipeline_for
 
-            pipe = DCGANPipeline(generator=model)  # a bare generator network
-        if not hasattr(pipe, "components"):
+            pipe = pipeline_for(model)  # a bare generator network, in the pipeline made of it alone
+        if pipe is None or not hasattr(pipe, "components"):
             raise TypeError(
                 f"cannot sample from a {type(model).__name__}: pass a pipeline, a generator model, or an image tensor"
             )
@@ -426,23 +491,14 @@ class Evaluator:
 
         metric_start = time.perf_counter()
         real = self.reference_features
-        names = {m: metric_names(m, self.backbone.name) for m in self.metrics}
         results: dict[str, float] = {}
-        mem = None
-        if "fd" in self.metrics:
-            results[names["fd"][0]] = frechet_distance(fake, real)
-        if "kid" in self.metrics:
-            mean, std = kernel_distance(
-                fake, real, subset_size=self.kid_subset_size, num_subsets=self.kid_subsets, seed=self.seed
-            )
-            results[names["kid"][0]], results[names["kid"][1]] = mean, std
-        if "pr" in self.metrics:
-            results[names["pr"][0]], results[names["pr"][1]] = precision_recall(real, fake, k=self.pr_k)
+        details: dict[str, Any] = {}
+        for name, metric in self._chosen():
+            values, details[name] = metric.compute(fake, real, self)
+            results.update(values)
+        mem = details.get("memorization")
         closest_pairs, closest_info = None, []
-        if "memorization" in self.metrics:
-            mem = memorization(fake, real, self.heldout_features, num_pairs=self.num_pairs)
-            prefix = f"memorization_{self.backbone.name.replace('-', '_')}_"
-            results.update({prefix + k: v for k, v in mem.summary().items()})
+        if mem is not None:  # the closest generated/training pairs, tracked while sampling
             train_idx = mem.indices[tracker.indices]
             closest_info = [
                 {"sample": int(s), "train_index": int(t), "distance": float(d)}
@@ -498,19 +554,7 @@ class Evaluator:
             "hfgan_version": __version__,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
-        if "kid" in self.metrics:
-            protocol["kid"] = {
-                "subset_size": self.kid_subset_size,
-                "num_subsets": self.kid_subsets,
-                "kernel": "(x.y / d + 1)^3",
-                "estimator": "unbiased MMD^2",
-            }
-        if "pr" in self.metrics:
-            protocol["pr"] = {"k": self.pr_k, "distance": "euclidean"}
-        if "memorization" in self.metrics:
-            protocol["memorization"] = {
-                "heldout": self.heldout_info,
-                "distance": "euclidean, to the nearest reference image",
-                "copy_fraction": "samples closer than the 5% quantile of held-out distances",
-            }
+        for name, metric in self._chosen():
+            if metric.protocol is not None:
+                protocol[name] = metric.protocol(self)
         return protocol

@@ -1,4 +1,5 @@
 from .dcgan import DCGANDiscriminator, DCGANDiscriminatorOutput, DCGANGenerator, DCGANGeneratorOutput
+from .emoji_cnn import EmojiFeatureNet, EmojiFeatureNetOutput
 from .modeling_utils import HfGanModel
 
 __all__ = [
@@ -6,5 +7,7 @@ __all__ = [
     "DCGANDiscriminatorOutput",
     "DCGANGenerator",
     "DCGANGeneratorOutput",
+    "EmojiFeatureNet",
+    "EmojiFeatureNetOutput",
     "HfGanModel",
 ]

@@ -84,6 +84,13 @@ class DCGANGenerator(HfGanModel):
     """
 
     _hub_tags = ["dcgan"]
+    _card_task = "unconditional-image-generation"
+    _card_usage = """\
+import torch
+from hfgan import DCGANGenerator
+
+generator = DCGANGenerator.from_pretrained("{{ repo_id }}").eval()
+images = generator(torch.randn(16, generator.config.latent_dim)).sample  # (16, 3, H, W) in [-1, 1]"""
 
     @register_to_config
     def __init__(self, latent_dim: int = 100, base_channels: int = 64, image_size: int = 64, num_channels: int = 3):
@@ -157,6 +164,7 @@ class DCGANDiscriminator(HfGanModel):
     """
 
     _hub_tags = ["dcgan"]
+    _card_task = "image-classification"  # real vs. generated, and with class logits a classifier
 
     @register_to_config
     def __init__(self, base_channels: int = 64, image_size: int = 64, num_channels: int = 3):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from diffusers import ConfigMixin, ModelMixin
@@ -30,6 +31,10 @@ class HfGanModel(HubMixin, ModelMixin, ConfigMixin):
     """A diffusers `ModelMixin`/`ConfigMixin` that loads safetensors only and pushes an hfgan model card."""
 
     config_name = "config.json"
+
+    @functools.wraps(ModelMixin.save_pretrained)  # diffusers' signature, so pipelines pass variant= and the like on
+    def save_pretrained(self, *args, **kwargs):
+        return self._save_pretrained(ModelMixin.save_pretrained, *args, **kwargs)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):

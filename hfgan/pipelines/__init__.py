@@ -1,3 +1,4 @@
 from .dcgan import DCGANPipeline
+from .pipeline_utils import HfGanPipeline
 
-__all__ = ["DCGANPipeline"]
+__all__ = ["DCGANPipeline", "HfGanPipeline"]

@@ -5,5 +5,6 @@ The scripts themselves live in `training/` with their hydra configs; nothing her
 
 from .checkpoint import list_checkpoints, load_state, resolve_resume, save_checkpoint
 from .ema import EMA, recalibrate_batch_norm
+from .stop import GracefulStop
 
-__all__ = ["EMA", "list_checkpoints", "load_state", "recalibrate_batch_norm", "resolve_resume", "save_checkpoint"]
+__all__ = ["EMA", "GracefulStop", "list_checkpoints", "load_state", "recalibrate_batch_norm", "resolve_resume", "save_checkpoint"]

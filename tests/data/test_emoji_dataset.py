@@ -6,19 +6,18 @@ import importlib.util
 import re
 import struct
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 from datasets import ClassLabel, Image, load_dataset
 
-from hfgan.data import DEFAULT_DATASET, default_dataset_files, load_image_dataset
+from hfgan.data import default_dataset_files, default_dataset_path, load_image_dataset
 
 GROUPS = [
     "Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places", "Activities",
     "Objects", "Symbols", "Flags",
 ]  # fmt: skip
-EMOJI_DIR = Path(DEFAULT_DATASET)
+EMOJI_DIR = default_dataset_path()
 CARD = EMOJI_DIR / "README.md"
 
 

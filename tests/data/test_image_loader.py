@@ -8,7 +8,6 @@ import pytest
 import torch
 from datasets import ClassLabel, Dataset, Features, Image, Value
 
-import hfgan.data.loader as loader_module
 from hfgan.data import UNLABELED, labeled_subset, load_image_dataset, make_dataloader
 
 NAMES = ["circle", "square", "triangle"]
@@ -188,9 +187,12 @@ def test_splits_of_a_dataset_folder_and_of_a_dict(tmp_path):
 def test_missing_sources_are_clear_errors(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError):
         load_image_dataset(tmp_path / "nope.parquet")
-    monkeypatch.setattr(loader_module, "DEFAULT_DATASET", str(tmp_path / "not-a-checkout" / "data" / "emoji"))
-    with pytest.raises(FileNotFoundError, match="pip install -e"):
+    monkeypatch.chdir(tmp_path)  # not a checkout: no data/emoji here
+    monkeypatch.delenv("HFGAN_EMOJI_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="HFGAN_EMOJI_DATA=/path/to/data/emoji"):
         load_image_dataset()
+    with pytest.raises(FileNotFoundError, match="hfgan repository's data/emoji/"):
+        load_image_dataset("emoji", split="test")
 
 
 def test_hub_dataset_id_as_source(hub, tmp_path):

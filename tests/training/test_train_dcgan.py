@@ -132,6 +132,8 @@ def test_command_line(tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Release written to" in result.stdout and (out / "release" / "model_index.json").is_file()
+    card = (out / "release" / "README.md").read_text()
+    assert f"| command | `python training/train_dcgan.py experiment=debug output_dir={out}` |" in card
     bad = subprocess.run([*cmd, "+typo=1", "overwrite=true"], capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "typo" in bad.stderr
 

@@ -5,9 +5,12 @@ pooled 256-d features then serve as the feature space of `fd_emoji_cnn`, `kid_em
 only used to report accuracy. 30 epochs; 3-4 s per epoch on 2 idle CPU threads (the shipped weights took 458 s on
 2 threads of a busy shared machine):
 
-    python -m hfgan.metrics.train_feature_net                          # writes hfgan/metrics/weights/emoji-cnn
-    python -m hfgan.metrics.train_feature_net --out /tmp/emoji-cnn --epochs 2   # a quick try
-    python -m hfgan.metrics.train_feature_net --report     # FD of damaged test images, for docs/metrics.md
+    python training/train_feature_net.py                          # writes hfgan/metrics/weights/emoji-cnn
+    python training/train_feature_net.py --out /tmp/emoji-cnn --epochs 2   # a quick try
+    python training/train_feature_net.py --report     # FD of damaged test images, for docs/metrics.md
+
+Run from the repository root: the data is `--data emoji`, the shipped set (`data/emoji`, or `$HFGAN_EMOJI_DATA`), and
+the weights go to the package data of this checkout, `hfgan/metrics/weights/emoji-cnn`.
 
 Augmentation: random scale (0.8-1.05) and shift (up to 6 px) on a white canvas, as emoji sit on white; no flips
 (arrows and hands have a direction), no colour changes (skin tones are subgroups' business). `--augment shift`
@@ -19,36 +22,28 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .backbones import EMOJI_CNN_WEIGHTS
-from .emoji_features import EmojiFeatureNet
-from .reference import decode_images
+from hfgan.data import decode_images, resolve_data_source
+from hfgan.metrics import frechet_distance, load_backbone
+from hfgan.models import EmojiFeatureNet
+from hfgan.utils import atomic_directory
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "data" / "emoji"
+# the package data of this checkout (not of wherever hfgan is installed): this script lives in the repository
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "hfgan" / "metrics" / "weights" / "emoji-cnn"
 
 
-def load_split(data: Path, split: str):
+def load_split(data: str, split: str):
     """Images uint8 `(N, 3, 64, 64)`, group labels, subgroup names and group names of one split of the emoji set."""
-    import pyarrow.parquet as pq
-
-    from .reference import _local_split_files
-
-    files = _local_split_files(data)[split]
-    tables = [pq.read_table(f, columns=["image", "label", "subgroup"]) for f in files]
-    images = decode_images([c for t in tables for c in t.column("image").to_pylist()])
-    groups = torch.tensor([g for t in tables for g in t.column("label").to_pylist()])
-    subgroups = [s for t in tables for s in t.column("subgroup").to_pylist()]
-    meta = json.loads(pq.read_schema(files[0]).metadata[b"huggingface"])
-    group_names = meta["info"]["features"]["label"]["names"]
-    return images, groups, subgroups, group_names
+    source = resolve_data_source(data, split)
+    images = decode_images(source)
+    groups = torch.tensor(source.column("label").to_pylist())
+    subgroups = source.column("subgroup").to_pylist()
+    return images, groups, subgroups, list(source.features["label"].names)
 
 
 def shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 6) -> torch.Tensor:
@@ -83,14 +78,11 @@ def accuracy(
     return float((group_pred == groups).double().mean()), float((sub_pred[known] == subgroups[known]).double().mean())
 
 
-def damage_report(weights: Path, data: Path) -> dict[str, float]:
+def damage_report(weights: Path, data: str) -> dict[str, float]:
     """How `fd_emoji_cnn` of the test split (against the train split) grows when the test images are damaged.
 
     Returns `{"clean": FD, "<damage>": FD(damaged) / FD(clean), ...}`; the table in docs/metrics.md.
     """
-    from .backbones import load_backbone
-    from .distances import frechet_distance
-
     backbone = load_backbone("emoji-cnn", weights=weights)
     train = backbone(load_split(data, "train")[0])
     test = load_split(data, "test")[0]
@@ -115,8 +107,10 @@ def damage_report(weights: Path, data: Path) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the emoji dataset folder (train/test parquet)")
-    parser.add_argument("--out", type=Path, default=EMOJI_CNN_WEIGHTS, help="folder to save the network to")
+    parser.add_argument(
+        "--data", default="emoji", help="the emoji dataset: 'emoji' (the shipped set), or its folder (train/test)"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder to save the network to")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -214,23 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(report, indent=2))
 
-    # save next to the target and swap it in, so an interrupted run never leaves a half-written folder
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
-    try:
+    with atomic_directory(args.out) as tmp:  # an interrupted run never leaves a half-written folder
         net.save_pretrained(tmp)
         (tmp / "training.json").write_text(json.dumps(report, indent=2) + "\n")
-        tmp.chmod(0o755)  # mkdtemp makes it private; this is package data
-        for f in tmp.iterdir():
-            f.chmod(0o644)
-        old = args.out.with_name(args.out.name + ".old")
-        if args.out.exists():
-            os.replace(args.out, old)
-        os.replace(tmp, args.out)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     print(f"saved to {args.out}")
     return 0
 

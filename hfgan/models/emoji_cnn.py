@@ -1,6 +1,6 @@
 """EmojiFeatureNet: the small offline feature network behind the `emoji-cnn` metrics.
 
-It is a plain convolutional classifier trained by `hfgan/metrics/train_feature_net.py` on the shipped emoji dataset's
+It is a plain convolutional classifier trained by `training/train_feature_net.py` on the shipped emoji dataset's
 Unicode group and subgroup labels. Its pooled features (the input of the classification heads) play the role that
 Inception-V3's pool features play in FID, but on a machine with no network. Distances computed on them are reported
 as `fd_emoji_cnn`, `kid_emoji_cnn`, ...: never as FID, and never comparable with a published FID.
@@ -15,7 +15,7 @@ from diffusers.configuration_utils import register_to_config
 from diffusers.utils import BaseOutput
 from torch import nn
 
-from ..models.modeling_utils import HfGanModel, check_int
+from .modeling_utils import HfGanModel, check_int
 
 
 @dataclass
@@ -65,7 +65,7 @@ class EmojiFeatureNet(HfGanModel):
 
     ```py
     >>> import torch
-    >>> from hfgan.metrics import EmojiFeatureNet
+    >>> from hfgan.models import EmojiFeatureNet
 
     >>> net = EmojiFeatureNet(num_groups=3, num_subgroups=5, base_channels=4).eval()
     >>> out = net(torch.rand(2, 3, 64, 64) * 2 - 1)
@@ -73,6 +73,15 @@ class EmojiFeatureNet(HfGanModel):
     ((2, 32), (2, 5))
     ```
     """
+
+    _card_task = "image-feature-extraction"  # the pooled features are what it is for; the heads only trained them
+    _card_usage = """\
+import torch
+from hfgan.models import EmojiFeatureNet
+
+model = EmojiFeatureNet.from_pretrained("{{ repo_id }}").eval()
+size = model.config.image_size
+features = model(torch.rand(4, 3, size, size) * 2 - 1).features  # (4, feature_dim); images in [-1, 1]"""
 
     @register_to_config
     def __init__(

@@ -1,0 +1,231 @@
+"""Model cards that fit the task: the Hub's `pipeline_tag`, the `model-index` task and the usage snippet.
+
+Every hfgan model and pipeline declares its task (`_card_task`): unconditional image generation for generators and
+their pipelines, image classification for discriminators and discriminator-classifiers, image feature extraction for
+encoders and feature networks. One template (`model_cards/model_card.md.j2`, shipped as `hfgan.model_cards`) renders
+them all through [`render_model_card`]; the task gives it the summary line and the usage snippet, and a class can give
+its own snippet (`_card_usage`) where the task's generic one would say too little.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+CARD_TEMPLATE = "model_card.md.j2"
+
+
+@dataclass(frozen=True)
+class CardTask:
+    """What a model card says about one kind of model.
+
+    Args:
+        pipeline_tag: the Hub's task id (the card's `pipeline_tag` and the `model-index` task type).
+        name: the task's human name (the `model-index` task name).
+        summary: one sentence on what a pipeline or model of this task does.
+        pipeline_usage: Jinja snippet loading and running a pipeline (`{{ class_name }}`, `{{ repo_id }}`).
+        model_usage: Jinja snippet loading and running a bare network.
+    """
+
+    pipeline_tag: str
+    name: str
+    summary: str
+    pipeline_usage: str
+    model_usage: str
+
+
+TASKS: dict[str, CardTask] = {
+    task.pipeline_tag: task
+    for task in (
+        CardTask(
+            pipeline_tag="unconditional-image-generation",
+            name="Unconditional Image Generation",
+            summary="a GAN that samples an image in one forward pass",
+            pipeline_usage="""\
+import torch
+from hfgan import {{ class_name }}
+from hfgan.utils import make_image_grid
+
+pipe = {{ class_name }}.from_pretrained("{{ repo_id }}")
+images = pipe(num_images=16, generator=torch.Generator().manual_seed(0)).images
+make_image_grid(images, rows=4, cols=4).save("samples.png")""",
+            model_usage="""\
+from hfgan import {{ class_name }}
+
+generator = {{ class_name }}.from_pretrained("{{ repo_id }}").eval()
+print(generator.config)""",
+        ),
+        CardTask(
+            pipeline_tag="image-classification",
+            name="Image Classification",
+            summary="an image classifier",
+            pipeline_usage="""\
+import PIL.Image
+from hfgan import {{ class_name }}
+
+pipe = {{ class_name }}.from_pretrained("{{ repo_id }}")
+print(pipe(PIL.Image.new("RGB", (64, 64), "white")))""",
+            model_usage="""\
+import torch
+from hfgan import {{ class_name }}
+
+model = {{ class_name }}.from_pretrained("{{ repo_id }}").eval()
+size = model.config.image_size
+logits = model(torch.rand(4, 3, size, size) * 2 - 1).logits  # images in [-1, 1]""",
+        ),
+        CardTask(
+            pipeline_tag="image-feature-extraction",
+            name="Image Feature Extraction",
+            summary="an encoder from images to feature vectors",
+            pipeline_usage="""\
+import PIL.Image
+from hfgan import {{ class_name }}
+
+pipe = {{ class_name }}.from_pretrained("{{ repo_id }}")
+print(pipe(PIL.Image.new("RGB", (64, 64), "white")))""",
+            model_usage="""\
+import torch
+from hfgan import {{ class_name }}
+
+model = {{ class_name }}.from_pretrained("{{ repo_id }}").eval()
+size = model.config.image_size
+features = model(torch.rand(4, 3, size, size) * 2 - 1).features  # images in [-1, 1]""",
+        ),
+    )
+}
+
+
+def card_task(obj) -> CardTask:
+    """The [`CardTask`] a model or pipeline declares with `_card_task`."""
+    name = getattr(obj, "_card_task", None)
+    if name not in TASKS:
+        raise ValueError(
+            f"{type(obj).__name__} declares no model card task (_card_task={name!r}); choose one of {', '.join(TASKS)}"
+        )
+    return TASKS[name]
+
+
+def render_model_card(
+    obj,
+    repo_id: str,
+    *,
+    license: str = "apache-2.0",
+    datasets: list[str] | None = None,
+    dataset_name: str | None = None,
+    training: dict[str, Any] | None = None,
+    metrics: list[dict[str, Any]] | None = None,
+    sample_grid: str | None = None,
+    template_path: str | os.PathLike | None = None,
+):
+    """Render the hfgan model card of a model or pipeline (`library_name: hfgan`, never `diffusers`).
+
+    Args:
+        obj: the model or pipeline the card describes; its class gives the task, the tags and the usage snippet.
+        repo_id: where it lives, for the usage snippet.
+        license: SPDX-style licence id for the card's metadata.
+        datasets: Hub ids of the training datasets, when known.
+        dataset_name: what the `model-index` results name the evaluation data when it is not a Hub id.
+        training: facts about the run (dataset, steps, images seen, wall time, hardware, config), shown as a table.
+        metrics: `model-index` results, e.g. `[{"type": "fd_emoji_cnn", "name": "FD (emoji-cnn)", "value": 12.3}]`
+            (see [`to_model_index`]).
+        sample_grid: path of a sample grid inside the repo, embedded as a picture.
+        template_path: a Jinja template to use instead of `model_cards/model_card.md.j2`.
+
+    Returns:
+        a `huggingface_hub.ModelCard`.
+    """
+    import jinja2
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    task = card_task(obj)
+    is_pipeline = hasattr(obj, "components")
+    tags = ["hfgan", "gan", *getattr(obj, "_hub_tags", []), task.pipeline_tag]
+    card_data = ModelCardData(
+        library_name="hfgan",
+        license=license,
+        datasets=datasets or None,
+        tags=list(dict.fromkeys(tags)),
+        pipeline_tag=task.pipeline_tag,
+    )
+    if metrics:
+        dataset = (datasets or [dataset_name or "unknown"])[0]
+        card_data.model_name = repo_id.split("/")[-1]
+        card_data.eval_results = [
+            EvalResult(
+                task_type=task.pipeline_tag,
+                task_name=task.name,
+                dataset_type=dataset,
+                dataset_name=dataset,
+                metric_type=m["type"],
+                metric_name=m.get("name", m["type"]),
+                metric_value=m["value"],
+            )
+            for m in metrics
+        ]
+    if template_path is None:
+        template_text = resources.files("hfgan.model_cards").joinpath(CARD_TEMPLATE).read_text()
+    else:
+        template_text = Path(template_path).read_text()
+    class_name = type(obj).__name__
+    usage = getattr(obj, "_card_usage", None) or (task.pipeline_usage if is_pipeline else task.model_usage)
+    return ModelCard.from_template(
+        card_data,
+        template_str=template_text,
+        repo_id=repo_id,
+        class_name=class_name,
+        summary=task.summary,
+        usage=jinja2.Template(usage).render(class_name=class_name, repo_id=repo_id),
+        is_pipeline=is_pipeline,
+        config=None if is_pipeline else {k: v for k, v in obj.config.items() if not k.startswith("_")},
+        components={name: type(c).__name__ for name, c in obj.components.items()} if is_pipeline else None,
+        training=training,
+        metrics=metrics,
+        sample_grid=sample_grid,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ model-index results
+
+MEMORIZATION_KEYS = ("ratio", "copy_fraction")  # the memorisation numbers that go to a model card
+_PLAIN_NAMES = {"fid": "FID", "kid": "KID", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy"}
+_PREFIXES = (("fd_", "FD"), ("kid_", "KID"), ("precision_", "Precision"), ("recall_", "Recall"))
+_BACKBONE_NAMES = {"inception": "Inception", "dinov2": "DINOv2", "emoji_cnn": "emoji-cnn"}
+
+
+def _display_name(key: str) -> str | None:
+    """Human name of a result key for a model card, or None for keys that do not go there (spreads, raw distances)."""
+    if key in _PLAIN_NAMES:
+        return _PLAIN_NAMES[key]
+    for prefix, label in _PREFIXES:
+        if key.startswith(prefix) and not key.endswith("_std"):
+            slug = key[len(prefix) :]
+            return f"{label} ({_BACKBONE_NAMES.get(slug, slug)})"
+    if key.startswith("memorization_"):
+        for suffix in MEMORIZATION_KEYS:
+            if key.endswith("_" + suffix):
+                slug = key[len("memorization_") : -len(suffix) - 1]
+                return f"Memorization {suffix.replace('_', ' ')} ({_BACKBONE_NAMES.get(slug, slug)})"
+    return None
+
+
+def to_model_index(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Model-card `model-index` entries for [`render_model_card`]`(..., metrics=...)`.
+
+    Args:
+        results: metrics as `{"fd_emoji_cnn": 12.3, ...}` (what `hfgan.metrics.Evaluator` returns), or a saved result
+            JSON (`{"metrics": {...}, "protocol": {...}}`). Standard deviations and raw distances are left out.
+
+    Returns:
+        `[{"type": "fd_emoji_cnn", "name": "FD (emoji-cnn)", "value": 12.3}, ...]`
+    """
+    metrics = results.get("metrics", results)
+    out = []
+    for key, value in metrics.items():
+        name = _display_name(key)
+        if name is not None and isinstance(value, (int, float)) and math.isfinite(value):
+            out.append({"type": key, "name": name, "value": float(f"{value:.6g}")})  # 6 significant digits
+    return out

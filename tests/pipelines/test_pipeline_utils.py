@@ -1,0 +1,85 @@
+"""HfGanPipeline: dispatch on model_index.json, refusal of classes hfgan does not export, diffusers' save kwargs."""
+
+import json
+
+import pytest
+import torch
+
+from hfgan import DCGANGenerator, DCGANPipeline, HfGanPipeline
+
+
+def tiny_pipe():
+    torch.manual_seed(0)
+    pipe = DCGANPipeline(generator=DCGANGenerator(latent_dim=8, base_channels=4, image_size=8))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def samples(pipe):
+    return pipe(num_images=2, generator=torch.Generator().manual_seed(0), output_type="pt").images
+
+
+def edit_index(folder, **changes):
+    index = json.loads((folder / "model_index.json").read_text())
+    index.update(changes)
+    (folder / "model_index.json").write_text(json.dumps(index))
+
+
+def test_base_class_returns_the_class_model_index_names(tmp_path):
+    pipe = tiny_pipe()
+    pipe.save_pretrained(tmp_path / "p")
+    loaded = HfGanPipeline.from_pretrained(tmp_path / "p")
+    assert type(loaded) is DCGANPipeline
+    torch.testing.assert_close(samples(loaded), samples(pipe), rtol=0, atol=0)
+
+
+def test_base_class_dispatches_by_hub_repo_id(hub, tmp_path):
+    repo_id = hub.new_repo_id("dispatch")
+    tiny_pipe().push_to_hub(repo_id, token=hub.token)
+    assert type(HfGanPipeline.from_pretrained(repo_id, cache_dir=tmp_path / "cache")) is DCGANPipeline
+
+
+@pytest.mark.parametrize(
+    "changes, named",
+    [
+        ({"generator": ["os", "DCGANGenerator"]}, "os.DCGANGenerator"),  # a foreign module, an hfgan class name
+        ({"generator": ["evil_module", "Payload"]}, "evil_module.Payload"),
+        ({"generator": ["diffusers", "UNet2DModel"]}, "diffusers.UNet2DModel"),
+        ({"_class_name": "DDPMPipeline"}, "DDPMPipeline"),  # a pipeline class hfgan does not export
+        ({"_class_name": "HfGanPipeline"}, "HfGanPipeline"),
+    ],
+)
+def test_model_index_naming_foreign_code_is_refused(tmp_path, changes, named):
+    tiny_pipe().save_pretrained(tmp_path / "p")
+    edit_index(tmp_path / "p", **changes)
+    for cls in (HfGanPipeline, DCGANPipeline):
+        with pytest.raises(ValueError, match=named.replace(".", r"\.")) as error:
+            cls.from_pretrained(tmp_path / "p")
+        assert "never imports code a repository names" in str(error.value)
+
+
+def test_custom_pipeline_code_is_refused(tmp_path):
+    tiny_pipe().save_pretrained(tmp_path / "p")
+    with pytest.raises(ValueError, match="custom_pipeline"):
+        HfGanPipeline.from_pretrained(tmp_path / "p", custom_pipeline="some/repo")
+
+
+def test_save_pretrained_passes_variant_and_shard_size_to_components(tmp_path):
+    pipe = tiny_pipe()
+    pipe.save_pretrained(tmp_path / "p", variant="fp16")
+    names = sorted(p.name for p in (tmp_path / "p" / "generator").iterdir())
+    assert names == ["config.json", "diffusion_pytorch_model.fp16.safetensors"]
+    loaded = DCGANPipeline.from_pretrained(tmp_path / "p", variant="fp16")
+    torch.testing.assert_close(samples(loaded), samples(pipe), rtol=0, atol=0)
+
+    pipe.save_pretrained(tmp_path / "sharded", max_shard_size="1KB")
+    shards = sorted(p.name for p in (tmp_path / "sharded" / "generator").glob("*.safetensors"))
+    assert len(shards) > 1 and (tmp_path / "sharded" / "generator" / "diffusion_pytorch_model.safetensors.index.json").is_file()
+    torch.testing.assert_close(samples(HfGanPipeline.from_pretrained(tmp_path / "sharded")), samples(pipe))
+
+
+def test_save_pretrained_keeps_refusing_pickles(tmp_path):
+    with pytest.raises(ValueError, match="safetensors"):
+        tiny_pipe().save_pretrained(tmp_path / "p", safe_serialization=False)
+    with pytest.raises(ValueError, match="safetensors"):
+        tiny_pipe().generator.save_pretrained(tmp_path / "g", safe_serialization=False)

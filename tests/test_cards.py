@@ -1,0 +1,70 @@
+"""Model cards fit the task of what they describe: pipeline_tag, model-index task and a usage snippet that runs."""
+
+import pytest
+import torch
+import yaml
+
+from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline
+from hfgan.cards import TASKS, render_model_card, to_model_index
+from hfgan.models.modeling_utils import HfGanModel
+
+
+def tiny(kind):
+    torch.manual_seed(0)
+    if kind == "pipeline":
+        pipe = DCGANPipeline(generator=DCGANGenerator(latent_dim=8, base_channels=4, image_size=8))
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+    if kind == "generator":
+        return DCGANGenerator(latent_dim=8, base_channels=4, image_size=8)
+    if kind == "discriminator":
+        return DCGANDiscriminator(base_channels=4, image_size=8)
+    from hfgan.metrics import EmojiFeatureNet
+
+    return EmojiFeatureNet(num_groups=2, num_subgroups=3, base_channels=4, image_size=16)
+
+
+def split_card(card):
+    text = str(card)
+    return yaml.safe_load(text.split("---")[1]), text, text.split("```python")[1].split("```")[0]
+
+
+@pytest.mark.parametrize(
+    "kind, task",
+    [
+        ("pipeline", "unconditional-image-generation"),
+        ("generator", "unconditional-image-generation"),
+        ("discriminator", "image-classification"),
+        ("feature-net", "image-feature-extraction"),
+    ],
+)
+def test_card_of_each_task_kind(kind, task, tmp_path, monkeypatch):
+    obj = tiny(kind)
+    obj.save_pretrained(tmp_path / "model")
+    metrics = to_model_index({"fd_emoji_cnn": 3.25, "accuracy": 0.5})
+    card = render_model_card(obj, str(tmp_path / "model"), metrics=metrics, dataset_name="tiny-set")
+    meta, text, snippet = split_card(card)
+    assert meta["pipeline_tag"] == task and task in meta["tags"] and meta["library_name"] == "hfgan"
+    result = meta["model-index"][0]["results"][0]
+    assert result["task"] == {"type": task, "name": TASKS[task].name}
+    assert [m["type"] for m in result["metrics"]] == ["fd_emoji_cnn", "accuracy"]
+    assert TASKS[task].summary in text and type(obj).__name__ in snippet
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(snippet, f"{kind} card usage", "exec"), namespace)  # noqa: S102 - our own card, a local folder
+    if kind == "pipeline":
+        assert (tmp_path / "samples.png").is_file()
+    if kind == "generator":
+        assert namespace["images"].shape == (16, 3, 8, 8)
+    if kind == "discriminator":
+        assert namespace["logits"].shape == (4,)
+    if kind == "feature-net":
+        assert namespace["features"].shape == (4, 32)
+
+
+def test_a_class_without_a_task_is_an_error():
+    class Untasked(HfGanModel):
+        pass
+
+    with pytest.raises(ValueError, match="Untasked declares no model card task"):
+        render_model_card(Untasked(), "user/x")

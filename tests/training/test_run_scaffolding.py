@@ -1,0 +1,103 @@
+"""The run scaffolding every training script shares: wall-clock budget, graceful stop on Ctrl-C/SIGTERM, resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hfgan import DCGANDiscriminator, DCGANPipeline
+from hfgan.training import list_checkpoints, load_state
+from hfgan.training.stop import GracefulStop
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_graceful_stop_asks_first_and_insists_second():
+    with GracefulStop() as stop:
+        assert stop.requested is None
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested == "SIGTERM"  # the first signal only asks
+        with pytest.raises(KeyboardInterrupt, match="second SIGINT"):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
+
+
+def test_max_minutes_stops_with_a_checkpoint_a_release_and_an_honest_card(run_dcgan, tmp_path, monkeypatch, capsys):
+    import common
+
+    # a fake clock: one "minute" per step, so the budget of 4 minutes ends the run after step 4 on any machine
+    monkeypatch.setattr(common.TrainingRun, "elapsed_minutes", lambda self: float(self.step))
+    summary = run_dcgan("max_minutes=4", "max_steps=100", "checkpoint.every=0")
+    out = tmp_path / "run"
+    assert summary["steps"] == 4 and summary["stopped_by"] == "max_minutes=4.0"
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["step-0000004"]
+    assert DCGANPipeline.from_pretrained(out / "release").generator.config.image_size == 16
+    assert "| steps | 4 of 100 (stopped by max_minutes=4.0) |" in (out / "release" / "README.md").read_text()
+    assert "resume=latest" in capsys.readouterr().out
+    # the schedule goes on from there when resumed without the budget
+    assert run_dcgan("max_steps=6", "resume=latest", "max_minutes=null")["steps"] == 6
+
+
+def wait_for_log_lines(path: Path, n: int, proc, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.is_file() and len(path.read_text().splitlines()) >= n:
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"training ended early: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("training logged nothing in time")
+
+
+def start_training(out: Path) -> subprocess.Popen:
+    cmd = [
+        sys.executable, str(ROOT / "training" / "train_dcgan.py"), "experiment=debug", f"output_dir={out}",
+        "max_steps=1000000", "checkpoint.every=0", "logging.sample_every=0",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_the_run_with_a_release_and_a_resumable_checkpoint(run_dcgan, tmp_path, sig, code):
+    out = tmp_path / "run"
+    proc = start_training(out)
+    wait_for_log_lines(out / "metrics.jsonl", 3, proc)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == code, stderr[-2000:]
+    assert "Continue with:" in stdout and "resume=latest" in stdout and f"output_dir={out}" in stdout
+    (ckpt,) = list_checkpoints(out / "checkpoints")
+    step = load_state(ckpt)["step"]
+    assert step >= 3
+    pipe = DCGANPipeline.from_pretrained(out / "release")
+    assert pipe(num_images=2, output_type="pt").images.shape == (2, 3, 16, 16)
+    DCGANDiscriminator.from_pretrained(out / "release", subfolder="discriminator")
+    meta = yaml.safe_load((out / "release" / "README.md").read_text().split("---")[1])
+    assert meta["library_name"] == "hfgan"
+    assert run_dcgan(f"max_steps={step + 2}", "resume=latest", output_dir=out)["steps"] == step + 2
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_stops_at_once_and_leaves_no_half_files(tmp_path):
+    out = tmp_path / "run"
+    proc = start_training(out)
+    wait_for_log_lines(out / "metrics.jsonl", 3, proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    leftovers = [p.name for p in out.rglob(".tmp-*")] + [p.name for p in out.rglob(".old-*")]
+    assert leftovers == []
+    for ckpt in list_checkpoints(out / "checkpoints"):  # whatever was written is whole
+        load_state(ckpt)
+    if (out / "release").exists():
+        DCGANPipeline.from_pretrained(out / "release")
