@@ -3,11 +3,30 @@
 The import path of every public class here is permanent: `model_index.json` records each component as
 `["<defining module>", "<ClassName>"]` (e.g. `["hfgan.models.dcgan", "DCGANGenerator"]`), and
 `HfGanPipeline.from_pretrained` loads only the classes listed in `__all__`.
+
+`import hfgan` is cheap: the names below are imported from their modules (and torch and diffusers with them) the
+first time they are used (`hfgan._lazy`).
 """
+
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-from .models import DCGANDiscriminator, DCGANGenerator
-from .pipelines import DCGANPipeline, HfGanPipeline
+_EXPORTS = {
+    "DCGANDiscriminator": ".models.dcgan",
+    "DCGANGenerator": ".models.dcgan",
+    "EmojiFeatureNet": ".models.emoji_cnn",
+    "DCGANPipeline": ".pipelines.dcgan",
+    "HfGanPipeline": ".pipelines.pipeline_utils",
+}
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "DCGANPipeline", "HfGanPipeline", "__version__"]
+__all__ = [*sorted(_EXPORTS), "__version__"]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from .models.dcgan import DCGANDiscriminator, DCGANGenerator
+    from .models.emoji_cnn import EmojiFeatureNet
+    from .pipelines.dcgan import DCGANPipeline
+    from .pipelines.pipeline_utils import HfGanPipeline

@@ -38,6 +38,25 @@ class CardTask:
     model_usage: str
 
 
+# The usage of a pipeline or network that takes images (classifiers, encoders); `output` names what it returns.
+_IMAGE_PIPELINE_USAGE = """\
+import PIL.Image
+from hfgan import {{ class_name }}
+
+pipe = {{ class_name }}.from_pretrained("{{ repo_id }}")
+print(pipe(PIL.Image.new("RGB", (64, 64), "white")))"""
+
+
+def _image_model_usage(output: str) -> str:
+    return f"""\
+import torch
+from hfgan import {{{{ class_name }}}}
+
+model = {{{{ class_name }}}}.from_pretrained("{{{{ repo_id }}}}").eval()
+size = model.config.image_size
+{output} = model(torch.rand(4, 3, size, size) * 2 - 1).{output}  # images in [-1, 1]"""
+
+
 TASKS: dict[str, CardTask] = {
     task.pipeline_tag: task
     for task in (
@@ -63,37 +82,15 @@ print(generator.config)""",
             pipeline_tag="image-classification",
             name="Image Classification",
             summary="an image classifier",
-            pipeline_usage="""\
-import PIL.Image
-from hfgan import {{ class_name }}
-
-pipe = {{ class_name }}.from_pretrained("{{ repo_id }}")
-print(pipe(PIL.Image.new("RGB", (64, 64), "white")))""",
-            model_usage="""\
-import torch
-from hfgan import {{ class_name }}
-
-model = {{ class_name }}.from_pretrained("{{ repo_id }}").eval()
-size = model.config.image_size
-logits = model(torch.rand(4, 3, size, size) * 2 - 1).logits  # images in [-1, 1]""",
+            pipeline_usage=_IMAGE_PIPELINE_USAGE,
+            model_usage=_image_model_usage("logits"),
         ),
         CardTask(
             pipeline_tag="image-feature-extraction",
             name="Image Feature Extraction",
             summary="an encoder from images to feature vectors",
-            pipeline_usage="""\
-import PIL.Image
-from hfgan import {{ class_name }}
-
-pipe = {{ class_name }}.from_pretrained("{{ repo_id }}")
-print(pipe(PIL.Image.new("RGB", (64, 64), "white")))""",
-            model_usage="""\
-import torch
-from hfgan import {{ class_name }}
-
-model = {{ class_name }}.from_pretrained("{{ repo_id }}").eval()
-size = model.config.image_size
-features = model(torch.rand(4, 3, size, size) * 2 - 1).features  # images in [-1, 1]""",
+            pipeline_usage=_IMAGE_PIPELINE_USAGE,
+            model_usage=_image_model_usage("features"),
         ),
     )
 }

@@ -4,7 +4,7 @@ import pytest
 import torch
 import yaml
 
-from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline
+from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline, EmojiFeatureNet
 from hfgan.cards import TASKS, render_model_card, to_model_index
 from hfgan.models.modeling_utils import HfGanModel
 
@@ -19,8 +19,6 @@ def tiny(kind):
         return DCGANGenerator(latent_dim=8, base_channels=4, image_size=8)
     if kind == "discriminator":
         return DCGANDiscriminator(base_channels=4, image_size=8)
-    from hfgan.metrics import EmojiFeatureNet
-
     return EmojiFeatureNet(num_groups=2, num_subgroups=3, base_channels=4, image_size=16)
 
 

@@ -226,6 +226,7 @@ class RunLogger:
     def finish(self) -> None:
         if self.run is not None:
             self.run.finish()
+            self.run = None
 
 
 def _wandb_logged_in() -> bool:
@@ -292,13 +293,13 @@ class TrainingRun:
     """Everything around a script's training step: output folder, resume, logging, cadence, checkpoints, releases,
     pushes, the wall-clock budget and a graceful stop.
 
-        run = TrainingRun(cfg, accelerator)                         # output folder, logging, the resume point
-        run.track(models={...}, optimizers={...}, states={...})     # what a checkpoint holds; restored on resume
-        run.set_release(pipeline=..., sample_inputs=..., evaluator=..., extra_models=..., card=...)
-        while run.next_step():                                      # False at max_steps, max_minutes or Ctrl-C
-            ...  # the script's own training step, at step `run.step`
-            run.end_step(images=cfg.batch_size * world, scalars=lambda: {...})
-        summary = run.finish()                                      # final checkpoint and release, push report
+        with TrainingRun(cfg, accelerator) as run:                 # output folder, logging, the resume point
+            run.track(models={...}, optimizers={...}, states={...})    # what a checkpoint holds; restored on resume
+            run.set_release(pipeline=..., sample_inputs=..., evaluator=..., extra_models=..., card=...)
+            while run.next_step():                                     # False at max_steps, max_minutes or Ctrl-C
+                ...  # the script's own training step, at step `run.step`
+                run.end_step(images=cfg.batch_size * world, scalars=lambda: {...})
+            summary = run.finish()                                     # final checkpoint and release, push report
 
     Models are saved with `save_pretrained` in a folder of their name, and loaded back on resume with their own
     class's `from_pretrained`; optimisers and `states` (anything with `state_dict`/`load_state_dict`) go into the
@@ -335,6 +336,16 @@ class TrainingRun:
         self._bar = None
         self._last_checkpoint = self._evaluated = -1
         self._last_log = (self.start_time, 0)
+
+    def __enter__(self) -> TrainingRun:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Whatever ended the block (an error too): Ctrl-C gets its usual meaning back, and the logs are closed."""
+        self.stop.__exit__()
+        if self._bar is not None:
+            self._bar.close()
+        self.logger.finish()
 
     # ---------------------------------------------------------------------------------------------------- set-up
 
@@ -416,7 +427,8 @@ class TrainingRun:
             self._last_log = (now, self.images_seen)
         if last:
             return
-        if self.is_main and self.sample_inputs is not None and cfg.logging.sample_every and step % cfg.logging.sample_every == 0:
+        grids = self.sample_inputs is not None and cfg.logging.sample_every
+        if self.is_main and grids and step % cfg.logging.sample_every == 0:
             self.logger.log_grid(step, self.pipeline()(**self.sample_inputs).images)
         if self.is_main and self.evaluator is not None and cfg.metrics.every > 0 and step % cfg.metrics.every == 0:
             self._evaluate(self.pipeline())
@@ -425,13 +437,10 @@ class TrainingRun:
 
     def finish(self) -> dict[str, Any]:
         """The final checkpoint and release, the stop message, the push report; returns a summary of the run."""
-        cfg = self.cfg
         if self._bar is not None:
             self._bar.close()
         if self.step > self.start_step:
             self.checkpoint(release=True)
-        self.stop.__exit__()
-        self.logger.finish()
         wall = self.wall_before + time.time() - self.start_time
         if self.is_main:
             if self.stop_reason is not None:

@@ -107,99 +107,100 @@ def train(cfg: DictConfig) -> dict:
     # cpu=True where there is no GPU, so that several CPU processes (torchrun) train data-parallel over gloo
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world = accelerator.process_index, accelerator.num_processes
-    run = TrainingRun(cfg, accelerator)  # output folder, logging, the resume point
+    with TrainingRun(cfg, accelerator) as run:  # output folder, logging, resume point; Ctrl-C handling inside
+        # ---- data: uint8 images in memory, (N, 3, S, S); batches are drawn by (seed, step, rank)
+        dataset = load_training_images(cfg.data)
+        num_images, image_size = len(dataset), cfg.data.image_size
+        if num_images < cfg.batch_size:
+            raise ValueError(f"batch_size={cfg.batch_size} is larger than the dataset ({num_images} images)")
 
-    # ---- data: uint8 images in memory, (N, 3, S, S); batches are drawn by (seed, step, rank)
-    dataset = load_training_images(cfg.data)
-    num_images, image_size = len(dataset), cfg.data.image_size
-    if num_images < cfg.batch_size:
-        raise ValueError(f"batch_size={cfg.batch_size} is larger than the dataset ({num_images} images)")
-
-    # ---- networks, optimisers, EMA; all restored from the checkpoint when resuming
-    torch.manual_seed(cfg.seed)
-    generator = DCGANGenerator(cfg.model.latent_dim, cfg.model.g_channels, image_size)
-    discriminator = DCGANDiscriminator(cfg.model.d_channels, image_size)
-    betas = (cfg.optim.beta1, cfg.optim.beta2)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.optim.g_lr, betas=betas)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.optim.d_lr, betas=betas)
-    ema = EMA(generator, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
-    run.track(
-        models={"generator": generator, "generator_ema": ema.model, "discriminator": discriminator},
-        optimizers={"opt_g": opt_g, "opt_d": opt_d},
-        states={"ema": ema},
-    )
-    generator, discriminator, opt_g, opt_d = accelerator.prepare(generator, discriminator, opt_g, opt_d)
-    device = accelerator.device
-    ema.model.to(device)
-
-    def ema_pipeline() -> DCGANPipeline:
-        """The EMA generator with BatchNorm statistics recomputed for its own weights, wrapped for sampling."""
-        bn_rng = torch.Generator(device="cpu").manual_seed(cfg.seed + 1)  # its own RNG: training draws stay as they are
-        make_z = lambda: torch.randn(cfg.batch_size, cfg.model.latent_dim, generator=bn_rng).to(device)  # noqa: E731
-        recalibrate_batch_norm(ema.model, make_z, cfg.ema.bn_batches)
-        pipe = DCGANPipeline(generator=ema.model)
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
-
-    fixed_latents = torch.randn(cfg.logging.num_samples, cfg.model.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
-    run.set_release(
-        pipeline=ema_pipeline,
-        sample_inputs={"latents": fixed_latents},
-        evaluator=make_evaluator(cfg, image_size) if run.is_main else None,
-        extra_models={"discriminator": discriminator},
-        card={"loss": cfg.loss.kind, "augmentation": ", ".join(cfg.augment.policy) or "none"},
-    )
-
-    # ---- the loop
-    kind, policy = cfg.loss.kind, list(cfg.augment.policy)
-    r1_on = cfg.loss.r1_gamma > 0
-    while run.next_step():
-        step = run.step
-        torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
-        idx = batch_indices(num_images, cfg.batch_size, step, cfg.seed, rank, world)
-        real = dataset.uint8(idx).to(device).float().div_(127.5).sub_(1.0)  # uint8 -> [-1, 1], (B, 3, S, S)
-        z = torch.randn(cfg.batch_size, cfg.model.latent_dim, device=device)
-
-        # Discriminator step: real vs. generated, both through the same DiffAugment
-        with accelerator.autocast():
-            fake = generator(z).sample
-            real_in = real.requires_grad_(r1_on and step % cfg.loss.r1_every == 0)
-            real_logits = discriminator(diff_augment(real_in, policy)).logits
-            fake_logits = discriminator(diff_augment(fake.detach(), policy)).logits
-            d_out = d_loss(kind, real_logits.float(), fake_logits.float())
-            d_total = d_out["loss"]
-            if real_in.requires_grad:  # lazy R1: every r1_every steps, weighted by r1_every
-                r1 = r1_penalty(real_in, real_logits.float(), cfg.loss.r1_gamma * cfg.loss.r1_every)
-                d_total = d_total + r1["loss"]
-                d_out["r1_grad_norm2"] = r1["r1_grad_norm2"]
-        check_finite(step, d_total, run.out)
-        opt_d.zero_grad(set_to_none=True)
-        accelerator.backward(d_total)
-        opt_d.step()
-
-        # Generator step: fool the just-updated discriminator on freshly augmented fakes
-        with accelerator.autocast():
-            g_out = g_loss(kind, discriminator(diff_augment(fake, policy)).logits.float())
-        check_finite(step, g_out["loss"], run.out)
-        opt_g.zero_grad(set_to_none=True)
-        accelerator.backward(g_out["loss"])
-        opt_g.step()
-        ema.update(accelerator.unwrap_model(generator))
-
-        run.end_step(
-            images=cfg.batch_size * world,
-            scalars=lambda: {
-                "loss_d": d_out["loss"].item(),
-                "loss_g": g_out["loss"].item(),
-                "d_real": d_out["d_real"].item(),  # D(x)
-                "d_fake": d_out["d_fake"].item(),  # D(G(z)) before the G step
-                **({"r1_grad_norm2": d_out["r1_grad_norm2"].item()} if "r1_grad_norm2" in d_out else {}),
-                "lr_g": opt_g.param_groups[0]["lr"],
-                "lr_d": opt_d.param_groups[0]["lr"],
-                "ema_decay": ema.current_decay(),
-            },
+        # ---- networks, optimisers, EMA; all restored from the checkpoint when resuming
+        torch.manual_seed(cfg.seed)
+        generator = DCGANGenerator(cfg.model.latent_dim, cfg.model.g_channels, image_size)
+        discriminator = DCGANDiscriminator(cfg.model.d_channels, image_size)
+        betas = (cfg.optim.beta1, cfg.optim.beta2)
+        opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.optim.g_lr, betas=betas)
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.optim.d_lr, betas=betas)
+        ema = EMA(generator, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
+        run.track(
+            models={"generator": generator, "generator_ema": ema.model, "discriminator": discriminator},
+            optimizers={"opt_g": opt_g, "opt_d": opt_d},
+            states={"ema": ema},
         )
-    return run.finish()
+        generator, discriminator, opt_g, opt_d = accelerator.prepare(generator, discriminator, opt_g, opt_d)
+        device = accelerator.device
+        ema.model.to(device)
+
+        def ema_pipeline() -> DCGANPipeline:
+            """The EMA generator with BatchNorm statistics recomputed for its own weights, wrapped for sampling."""
+            bn_rng = torch.Generator(device="cpu").manual_seed(cfg.seed + 1)  # its own RNG: training draws stay as is
+            z_shape = (cfg.batch_size, cfg.model.latent_dim)
+            make_z = lambda: torch.randn(z_shape, generator=bn_rng).to(device)  # noqa: E731
+            recalibrate_batch_norm(ema.model, make_z, cfg.ema.bn_batches)
+            pipe = DCGANPipeline(generator=ema.model)
+            pipe.set_progress_bar_config(disable=True)
+            return pipe
+
+        fixed_rng = torch.Generator().manual_seed(cfg.seed)
+        fixed_latents = torch.randn(cfg.logging.num_samples, cfg.model.latent_dim, generator=fixed_rng)  # for grids
+        run.set_release(
+            pipeline=ema_pipeline,
+            sample_inputs={"latents": fixed_latents},
+            evaluator=make_evaluator(cfg, image_size) if run.is_main else None,
+            extra_models={"discriminator": discriminator},
+            card={"loss": cfg.loss.kind, "augmentation": ", ".join(cfg.augment.policy) or "none"},
+        )
+
+        # ---- the loop
+        kind, policy = cfg.loss.kind, list(cfg.augment.policy)
+        r1_on = cfg.loss.r1_gamma > 0
+        while run.next_step():
+            step = run.step
+            torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
+            idx = batch_indices(num_images, cfg.batch_size, step, cfg.seed, rank, world)
+            real = dataset.uint8(idx).to(device).float().div_(127.5).sub_(1.0)  # uint8 -> [-1, 1], (B, 3, S, S)
+            z = torch.randn(cfg.batch_size, cfg.model.latent_dim, device=device)
+
+            # Discriminator step: real vs. generated, both through the same DiffAugment
+            with accelerator.autocast():
+                fake = generator(z).sample
+                real_in = real.requires_grad_(r1_on and step % cfg.loss.r1_every == 0)
+                real_logits = discriminator(diff_augment(real_in, policy)).logits
+                fake_logits = discriminator(diff_augment(fake.detach(), policy)).logits
+                d_out = d_loss(kind, real_logits.float(), fake_logits.float())
+                d_total = d_out["loss"]
+                if real_in.requires_grad:  # lazy R1: every r1_every steps, weighted by r1_every
+                    r1 = r1_penalty(real_in, real_logits.float(), cfg.loss.r1_gamma * cfg.loss.r1_every)
+                    d_total = d_total + r1["loss"]
+                    d_out["r1_grad_norm2"] = r1["r1_grad_norm2"]
+            check_finite(step, d_total, run.out)
+            opt_d.zero_grad(set_to_none=True)
+            accelerator.backward(d_total)
+            opt_d.step()
+
+            # Generator step: fool the just-updated discriminator on freshly augmented fakes
+            with accelerator.autocast():
+                g_out = g_loss(kind, discriminator(diff_augment(fake, policy)).logits.float())
+            check_finite(step, g_out["loss"], run.out)
+            opt_g.zero_grad(set_to_none=True)
+            accelerator.backward(g_out["loss"])
+            opt_g.step()
+            ema.update(accelerator.unwrap_model(generator))
+
+            run.end_step(
+                images=cfg.batch_size * world,
+                scalars=lambda: {
+                    "loss_d": d_out["loss"].item(),
+                    "loss_g": g_out["loss"].item(),
+                    "d_real": d_out["d_real"].item(),  # D(x)
+                    "d_fake": d_out["d_fake"].item(),  # D(G(z)) before the G step
+                    **({"r1_grad_norm2": d_out["r1_grad_norm2"].item()} if "r1_grad_norm2" in d_out else {}),
+                    "lr_g": opt_g.param_groups[0]["lr"],
+                    "lr_d": opt_d.param_groups[0]["lr"],
+                    "ema_decay": ema.current_decay(),
+                },
+            )
+        return run.finish()
 
 
 @hydra.main(config_path="configs", config_name="train_dcgan", version_base=None)

@@ -9,9 +9,7 @@ from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
-    # the choices come from the registries; importing them costs little next to torch, which `hfgan` loads anyway
-    from hfgan.metrics.backbones import BACKBONES
-    from hfgan.metrics.evaluate import METRICS
+    from hfgan.metrics.registry import BACKBONE_CLASSES, METRICS  # the registries' names, without importing torch
 
     parser = subparsers.add_parser(
         "evaluate",
@@ -33,7 +31,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--metrics", nargs="+", choices=METRICS, default=["fd"], help="default: fd")
     parser.add_argument("--num-samples", type=int, default=10_000, help="generated images (default 10000)")
-    parser.add_argument("--backbone", choices=list(BACKBONES), default="inception", help="default: inception")
+    parser.add_argument("--backbone", choices=list(BACKBONE_CLASSES), default="inception", help="default: inception")
     parser.add_argument(
         "--backbone-weights",
         help="inception: the weights file (.pth or .safetensors); dinov2: a folder or Hub repo id; emoji-cnn: a folder",

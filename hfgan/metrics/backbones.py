@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .registry import BACKBONE_CLASSES
+
 __all__ = [
     "BACKBONES",
     "BackboneWeightsError",
@@ -385,7 +387,7 @@ class EmojiCNNBackbone(FeatureBackbone):
         return self.net(inputs).features
 
 
-BACKBONES = {"inception": InceptionBackbone, "dinov2": DINOv2Backbone, "emoji-cnn": EmojiCNNBackbone}
+BACKBONES = {name: globals()[cls] for name, cls in BACKBONE_CLASSES.items()}  # the registry's names -> classes
 
 
 def load_backbone(

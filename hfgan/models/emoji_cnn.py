@@ -75,13 +75,6 @@ class EmojiFeatureNet(HfGanModel):
     """
 
     _card_task = "image-feature-extraction"  # the pooled features are what it is for; the heads only trained them
-    _card_usage = """\
-import torch
-from hfgan.models import EmojiFeatureNet
-
-model = EmojiFeatureNet.from_pretrained("{{ repo_id }}").eval()
-size = model.config.image_size
-features = model(torch.rand(4, 3, size, size) * 2 - 1).features  # (4, feature_dim); images in [-1, 1]"""
 
     @register_to_config
     def __init__(

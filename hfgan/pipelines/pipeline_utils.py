@@ -176,7 +176,8 @@ class HfGanPipeline(HubMixin, DiffusionPipeline):
     ) -> list[PIL.Image.Image] | np.ndarray | torch.Tensor:
         """Call `render(start, stop)` for chunks of at most `max_batch_size` images and post-process each chunk.
 
-        `render` returns images `(stop - start, C, H, W)` in [-1, 1]. Each chunk goes straight into the output (PIL
+        `render` returns images `(stop - start, C, H, W)` in [-1, 1], a tensor of its own (it is post-processed in
+        place, so no copy is made). Each chunk goes straight into the output (PIL
         images, or one buffer in the output's layout), so memory holds the outputs plus one chunk's activations,
         whatever `num_images` is. A progress bar shows when there is more than one chunk.
         """
@@ -184,15 +185,16 @@ class HfGanPipeline(HubMixin, DiffusionPipeline):
         image = [] if output_type == "pil" else None
         for start in self.progress_bar(starts, disable=len(starts) == 1):
             stop = min(start + max_batch_size, num_images)
-            sample = render(start, stop).float().cpu()  # (b, C, H, W) in [-1, 1]
-            sample = (sample / 2 + 0.5).clamp_(0, 1)  # -> [0, 1]
+            sample = render(start, stop).float().cpu().mul_(0.5).add_(0.5).clamp_(0, 1)  # (b, C, H, W) in [0, 1]
             if output_type == "pil":
                 image.extend(to_pil_images(sample))
-                continue
-            if image is None:
-                c, h, w = sample.shape[1:]
-                image = torch.empty((num_images, h, w, c) if output_type == "np" else (num_images, c, h, w))
-            image[start:stop] = sample.permute(0, 2, 3, 1) if output_type == "np" else sample
+            elif len(starts) == 1:  # one chunk: no buffer to copy into
+                image = sample.permute(0, 2, 3, 1).contiguous() if output_type == "np" else sample
+            else:
+                if image is None:
+                    c, h, w = sample.shape[1:]
+                    image = torch.empty((num_images, h, w, c) if output_type == "np" else (num_images, c, h, w))
+                image[start:stop] = sample.permute(0, 2, 3, 1) if output_type == "np" else sample
         return image.numpy() if output_type == "np" else image
 
     def progress_bar(self, iterable=None, total=None, disable: bool = False):

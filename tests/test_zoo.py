@@ -1,0 +1,35 @@
+"""Every trained release in zoo/ loads as it is, samples, and carries an honest card (the command, the metrics)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hfgan import HfGanPipeline
+
+ZOO = Path(__file__).resolve().parents[1] / "zoo"
+ENTRIES = sorted(p for p in ZOO.iterdir() if (p / "model_index.json").is_file())
+MAX_BYTES = 25 * 2**20
+
+
+def test_the_zoo_has_the_default_dcgan():
+    assert "dcgan-emoji" in [p.name for p in ENTRIES]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[p.name for p in ENTRIES])
+def test_zoo_entry_loads_samples_and_has_its_card(entry):
+    size = sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
+    assert size < MAX_BYTES, f"{entry.name} is {size / 2**20:.1f} MiB"
+    pipe = HfGanPipeline.from_pretrained(entry)
+    pipe.set_progress_bar_config(disable=True)
+    images = pipe(num_images=2, output_type="pt").images
+    assert images.shape[0] == 2 and 0 <= images.min() and images.max() <= 1
+
+    text = (entry / "README.md").read_text()
+    meta = yaml.safe_load(text.split("---")[1])
+    assert meta["library_name"] == "hfgan" and meta["pipeline_tag"] == pipe._card_task
+    results = meta["model-index"][0]["results"][0]
+    assert results["task"]["type"] == pipe._card_task and results["metrics"]  # measured numbers, not none
+    assert "| command | `python training/" in text  # exactly which command made it
+    assert (entry / "samples.png").is_file() and "![samples](samples.png)" in text
+    assert not list(entry.rglob("*.bin")) and not list(entry.rglob("*.pt"))
