@@ -14,16 +14,15 @@ from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    "DCGANDiscriminator": ".models.dcgan",
-    "DCGANGenerator": ".models.dcgan",
-    "EmojiFeatureNet": ".models.emoji_cnn",
-    "DCGANPipeline": ".pipelines.dcgan",
-    "HfGanPipeline": ".pipelines.pipeline_utils",
+_MODULES = {  # where each public name lives; imported on first use
+    ".models.dcgan": ["DCGANDiscriminator", "DCGANGenerator"],
+    ".models.emoji_cnn": ["EmojiFeatureNet"],
+    ".pipelines.dcgan": ["DCGANPipeline"],
+    ".pipelines.pipeline_utils": ["HfGanPipeline"],
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
+__all__ += ["__version__"]
 
 if TYPE_CHECKING:
     from .models.dcgan import DCGANDiscriminator, DCGANGenerator

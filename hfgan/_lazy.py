@@ -12,8 +12,12 @@ import sys
 from collections.abc import Callable
 
 
-def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
-    """`(__getattr__, __dir__)` for `package`, whose public names live in submodules: `{name: ".submodule"}`."""
+def lazy_exports(
+    package: str, modules: dict[str, list[str]]
+) -> tuple[list[str], Callable[[str], object], Callable[[], list[str]]]:
+    """`(__all__, __getattr__, __dir__)` for `package`, whose public names live in submodules:
+    `{".submodule": ["Name", ...]}`."""
+    exports = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> object:
         if name not in exports:
@@ -25,4 +29,4 @@ def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str],
     def __dir__() -> list[str]:
         return sorted({*vars(sys.modules[package]), *exports})
 
-    return __getattr__, __dir__
+    return sorted(exports), __getattr__, __dir__

@@ -8,37 +8,34 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
 
-_EXPORTS = {
-    "EmojiFeatureNet": "..models.emoji_cnn",
-    "EmojiFeatureNetOutput": "..models.emoji_cnn",
-    "BACKBONES": ".backbones",
-    "BackboneWeightsError": ".backbones",
-    "DINOv2Backbone": ".backbones",
-    "EmojiCNNBackbone": ".backbones",
-    "FeatureBackbone": ".backbones",
-    "InceptionBackbone": ".backbones",
-    "extract_features": ".backbones",
-    "load_backbone": ".backbones",
-    "MemorizationResult": ".distances",
-    "feature_statistics": ".distances",
-    "frechet_distance": ".distances",
-    "frechet_distance_from_statistics": ".distances",
-    "kernel_distance": ".distances",
-    "memorization": ".distances",
-    "nearest_neighbor_distances": ".distances",
-    "precision_recall": ".distances",
-    "METRIC_REGISTRY": ".registry",
-    "METRICS": ".registry",
-    "EvaluationResult": ".evaluate",
-    "Evaluator": ".evaluate",
-    "Metric": ".registry",
-    "closest_pairs_grid": ".evaluate",
-    "metric_names": ".registry",
-    "to_model_index": "..cards",
+_MODULES = {  # where each public name lives; imported on first use
+    "..models.emoji_cnn": ["EmojiFeatureNet", "EmojiFeatureNetOutput"],
+    ".backbones": [
+        "BACKBONES",
+        "BackboneWeightsError",
+        "DINOv2Backbone",
+        "EmojiCNNBackbone",
+        "FeatureBackbone",
+        "InceptionBackbone",
+        "extract_features",
+        "load_backbone",
+    ],
+    ".distances": [
+        "MemorizationResult",
+        "feature_statistics",
+        "frechet_distance",
+        "frechet_distance_from_statistics",
+        "kernel_distance",
+        "memorization",
+        "nearest_neighbor_distances",
+        "precision_recall",
+    ],
+    ".registry": ["METRIC_REGISTRY", "METRICS", "Metric", "metric_names"],
+    ".evaluate": ["EvaluationResult", "Evaluator", "closest_pairs_grid"],
+    "..cards": ["to_model_index"],
 }
 
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 if TYPE_CHECKING:
     from ..models.emoji_cnn import EmojiFeatureNet, EmojiFeatureNetOutput

@@ -2,18 +2,13 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
 
-_EXPORTS = {
-    "DCGANDiscriminator": ".dcgan",
-    "DCGANDiscriminatorOutput": ".dcgan",
-    "DCGANGenerator": ".dcgan",
-    "DCGANGeneratorOutput": ".dcgan",
-    "EmojiFeatureNet": ".emoji_cnn",
-    "EmojiFeatureNetOutput": ".emoji_cnn",
-    "HfGanModel": ".modeling_utils",
+_MODULES = {  # where each public name lives; imported on first use
+    ".dcgan": ["DCGANDiscriminator", "DCGANDiscriminatorOutput", "DCGANGenerator", "DCGANGeneratorOutput"],
+    ".emoji_cnn": ["EmojiFeatureNet", "EmojiFeatureNetOutput"],
+    ".modeling_utils": ["HfGanModel"],
 }
 
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 if TYPE_CHECKING:
     from .dcgan import DCGANDiscriminator, DCGANDiscriminatorOutput, DCGANGenerator, DCGANGeneratorOutput

@@ -2,13 +2,12 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
 
-_EXPORTS = {
-    "DCGANPipeline": ".dcgan",
-    "HfGanPipeline": ".pipeline_utils",
+_MODULES = {  # where each public name lives; imported on first use
+    ".dcgan": ["DCGANPipeline"],
+    ".pipeline_utils": ["HfGanPipeline"],
 }
 
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 if TYPE_CHECKING:
     from .dcgan import DCGANPipeline

@@ -7,18 +7,13 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
 
-_EXPORTS = {
-    "list_checkpoints": ".checkpoint",
-    "load_state": ".checkpoint",
-    "resolve_resume": ".checkpoint",
-    "save_checkpoint": ".checkpoint",
-    "EMA": ".ema",
-    "recalibrate_batch_norm": ".ema",
-    "GracefulStop": ".stop",
+_MODULES = {  # where each public name lives; imported on first use
+    ".checkpoint": ["list_checkpoints", "load_state", "resolve_resume", "save_checkpoint"],
+    ".ema": ["EMA", "recalibrate_batch_norm"],
+    ".stop": ["GracefulStop"],
 }
 
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 if TYPE_CHECKING:
     from .checkpoint import list_checkpoints, load_state, resolve_resume, save_checkpoint
