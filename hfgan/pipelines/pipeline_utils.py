@@ -34,19 +34,28 @@ def hfgan_classes() -> dict[str, type]:
     return {name: obj for name in hfgan.__all__ if isinstance(obj := getattr(hfgan, name), type)}
 
 
+def hfgan_pipelines() -> dict[str, type[HfGanPipeline]]:
+    """The concrete pipeline classes `hfgan` exports, by name (the base class left out)."""
+    return {
+        name: cls
+        for name, cls in hfgan_classes().items()
+        if issubclass(cls, HfGanPipeline) and cls is not HfGanPipeline
+    }
+
+
 def pipeline_class_from_index(index: dict, source: str) -> type[HfGanPipeline]:
     """The hfgan pipeline class that a `model_index.json` names, after checking every class it names is hfgan's own.
 
     Raises `ValueError` naming the offending entry for a module or class that hfgan does not export.
     """
-    exported = hfgan_classes()
-    pipelines = sorted(n for n, c in exported.items() if issubclass(c, HfGanPipeline) and c is not HfGanPipeline)
+    pipelines, exported = hfgan_pipelines(), hfgan_classes()
     name = index.get("_class_name")
-    pipeline_cls = exported.get(name) if isinstance(name, str) else None
-    if pipeline_cls is None or pipeline_cls is HfGanPipeline or not issubclass(pipeline_cls, HfGanPipeline):
+    pipeline_cls = pipelines.get(name) if isinstance(name, str) else None
+    if pipeline_cls is None:
         raise ValueError(
             f"{source}: {MODEL_INDEX_NAME} names the pipeline class {name!r}, which is not one of hfgan's pipelines "
-            f"({', '.join(pipelines)}); hfgan only loads its own classes and never imports code a repository names"
+            f"({', '.join(sorted(pipelines))}); hfgan only loads its own classes and never imports code a repository "
+            "names"
         )
     for component, entry in index.items():
         if component.startswith("_") or not isinstance(entry, list) or entry == [None, None]:
@@ -66,9 +75,7 @@ def pipeline_for(model: torch.nn.Module) -> HfGanPipeline | None:
 
     Found from the pipelines' `__init__` signatures, so a new single-network pipeline needs no entry here.
     """
-    for cls in hfgan_classes().values():
-        if not issubclass(cls, HfGanPipeline) or cls is HfGanPipeline:
-            continue
+    for cls in hfgan_pipelines().values():
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
         if len(parameters) == 1 and parameters[0].annotation in (type(model), type(model).__name__):
             return cls(**{parameters[0].name: model})
