@@ -58,3 +58,57 @@ def r1_penalty(real_images: torch.Tensor, real_logits: torch.Tensor, gamma: floa
     (grad,) = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
     grad_norm2 = grad.pow(2).flatten(1).sum(1).mean()  # E ||dD/dx||^2
     return {"loss": 0.5 * gamma * grad_norm2, "r1_grad_norm2": grad_norm2.detach()}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Discriminator-classifiers: the semi-supervised GAN (Salimans et al., 2016) and its supervised baseline. With K class
+# logits and the fake class's logit fixed at 0, D(x) = Z / (Z + 1), Z = sum_k exp(l_k): the real/fake logit is
+# logsumexp(l), so `d_loss` applies to it unchanged (`DCGANDiscriminator` returns it as `logits`).
+
+
+def classification_loss(class_logits: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Cross-entropy over the images whose label is >= 0 (-1 marks an unlabeled image), and their accuracy.
+
+    Raises `ValueError` for a label >= the number of classes. With no labeled image the loss is 0 (and keeps the
+    graph, so `backward` still works).
+    """
+    num_classes = class_logits.shape[1]
+    if labels.numel() and int(labels.max()) >= num_classes:
+        raise ValueError(f"label {int(labels.max())} is out of range for {num_classes} classes (0..{num_classes - 1})")
+    labeled = labels >= 0
+    if not labeled.any():
+        zero = class_logits.sum() * 0.0
+        return {"loss": zero, "accuracy": zero.detach()}
+    logits, targets = class_logits[labeled], labels[labeled]
+    loss = F.cross_entropy(logits, targets)  # -log softmax(l)_y: the fake class plays no part for a real image
+    accuracy = (logits.argmax(1) == targets).float().mean()
+    return {"loss": loss, "accuracy": accuracy.detach()}
+
+
+def semi_supervised_d_loss(
+    labeled_class_logits: torch.Tensor,
+    labels: torch.Tensor,
+    real_logits: torch.Tensor,
+    fake_logits: torch.Tensor,
+    unsupervised_weight: float = 1.0,
+) -> dict[str, torch.Tensor]:
+    """Salimans et al.'s discriminator loss: supervised cross-entropy on the labeled batch plus the unsupervised GAN
+    loss -log D(x) - log(1 - D(G(z))) on unlabeled real and generated images (real/fake logits = logsumexp of the
+    class logits)."""
+    supervised = classification_loss(labeled_class_logits, labels)
+    unsupervised = d_loss("non_saturating", real_logits, fake_logits)
+    return {
+        "loss": supervised["loss"] + unsupervised_weight * unsupervised["loss"],
+        "loss_supervised": supervised["loss"].detach(),
+        "loss_unsupervised": unsupervised["loss"].detach(),
+        "train_accuracy": supervised["accuracy"],
+        "d_real": unsupervised["d_real"],
+        "d_fake": unsupervised["d_fake"],
+    }
+
+
+def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Generator loss of feature matching (Salimans et al., 2016): || E f(x) - E f(G(z)) ||^2 over a discriminator
+    layer's activations f, flattened per image. `real_features` should be detached (the target)."""
+    gap = real_features.flatten(1).mean(0) - fake_features.flatten(1).mean(0)  # (F,)
+    return {"loss": gap.pow(2).sum(), "feature_gap": gap.abs().mean().detach()}

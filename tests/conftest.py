@@ -139,3 +139,25 @@ def hf_token_env(hub, monkeypatch) -> str:
     """Log in for one test the way users do it: HF_TOKEN holds the write token of `hub.user`."""
     monkeypatch.setenv("HF_TOKEN", hub.token)
     return hub.token
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier():
+    """`tiny_classifier(labels, classifier="logits", seed=0)`: a 16 px `DiscriminatorClassifierPipeline` of a few
+    channels whose scores are spread out (DCGAN's init, std 0.02, gives near-uniform scores)."""
+    import torch
+
+    from hfgan import DCGANDiscriminator, DiscriminatorClassifierPipeline
+
+    def make(labels: list[str], classifier: str = "logits", seed: int = 0):
+        torch.manual_seed(seed)
+        discriminator = DCGANDiscriminator(base_channels=4, image_size=16, num_classes=len(labels), id2label=labels,
+                                           classifier=classifier)  # fmt: skip
+        for module in discriminator.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                torch.nn.init.normal_(module.weight, std=0.3)
+        pipe = DiscriminatorClassifierPipeline(discriminator=discriminator)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    return make

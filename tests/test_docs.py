@@ -22,6 +22,7 @@ def test_doc_examples_run(page, tmp_path, monkeypatch, hub):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_TOKEN", hub.token)
     (tmp_path / "data").symlink_to(DOCS.parent / "data", target_is_directory=True)  # shipped datasets
+    (tmp_path / "zoo").symlink_to(DOCS.parent / "zoo", target_is_directory=True)  # trained releases
     namespace = {"__name__": f"docs_{page.stem}"}
     for i, block in enumerate(BLOCK.findall(page.read_text())):
         code = compile(block, f"{page.name}[block {i}]", "exec")

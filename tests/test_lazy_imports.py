@@ -1,4 +1,8 @@
-"""`import hfgan` and the CLI's --help stay cheap: torch, diffusers, datasets and transformers load on first use."""
+"""`import hfgan` and the CLI's --help stay cheap: torch, diffusers, datasets and transformers load on first use.
+
+`import hfgan` also prepares the registration of its classifiers with transformers (hfgan.integrations) without
+importing transformers: the checks below cover it.
+"""
 
 import ast
 import importlib
@@ -11,7 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "diffusers", "datasets", "transformers", "huggingface_hub", "numpy", "PIL")
-PACKAGES = ("hfgan", "hfgan.models", "hfgan.pipelines", "hfgan.metrics", "hfgan.data", "hfgan.training")
+PACKAGES = (
+    "hfgan", "hfgan.models", "hfgan.pipelines", "hfgan.metrics", "hfgan.data", "hfgan.training", "hfgan.integrations",
+)  # fmt: skip
 
 
 def heavy_modules_after(code: str) -> list[str]:

@@ -46,3 +46,50 @@ def test_r1_penalty_of_a_linear_discriminator():
     torch.testing.assert_close(out["r1_grad_norm2"], w.detach().pow(2).sum())
     torch.testing.assert_close(out["loss"].detach(), w.detach().pow(2).sum())  # gamma / 2 * ||w||^2
     assert out["loss"].requires_grad  # the penalty trains D: it must carry a graph to its weights
+
+
+def test_semi_supervised_real_probability_is_z_over_z_plus_one():
+    from hfgan import DCGANDiscriminator
+
+    torch.manual_seed(0)
+    discriminator = DCGANDiscriminator(base_channels=4, image_size=8, num_classes=3)
+    out = discriminator(torch.rand(5, 3, 8, 8) * 2 - 1)
+    z = out.class_logits.double().exp().sum(1)  # Z = sum_k exp(l_k), computed directly
+    torch.testing.assert_close(out.probs.double(), z / (z + 1), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(out.logits.double(), z.log(), rtol=1e-6, atol=1e-6)
+
+
+def test_semi_supervised_d_loss_against_a_hand_computation():
+    from hfgan.losses import semi_supervised_d_loss
+
+    labeled = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0], [1.0, 1.0, 1.0]])
+    labels = torch.tensor([0, 2, -1])  # the third is unlabeled and plays no part in the cross-entropy
+    real, fake = torch.tensor([1.5, -0.5]), torch.tensor([0.2, -2.0])
+    out = semi_supervised_d_loss(labeled, labels, real, fake, unsupervised_weight=0.5)
+    p = labeled[:2].softmax(1)
+    ce = -(p[0, 0].log() + p[1, 2].log()) / 2
+    d = lambda x: 1 / (1 + torch.exp(-x))  # noqa: E731  D = Z/(Z+1) = sigmoid(log Z)
+    unsup = -d(real).log().mean() - (1 - d(fake)).log().mean()
+    torch.testing.assert_close(out["loss"], ce + 0.5 * unsup)
+    torch.testing.assert_close(out["loss_supervised"], ce)
+    assert out["train_accuracy"].item() == 1.0
+    with pytest.raises(ValueError, match="out of range"):
+        semi_supervised_d_loss(labeled, torch.tensor([0, 3, -1]), real, fake)
+
+
+def test_classification_loss_with_no_labeled_image_is_zero_and_differentiable():
+    from hfgan.losses import classification_loss
+
+    logits = torch.randn(4, 3, requires_grad=True)
+    out = classification_loss(logits, torch.full((4,), -1))
+    assert out["loss"].item() == 0.0
+    out["loss"].backward()
+    assert logits.grad is not None and not logits.grad.any()
+
+
+def test_feature_matching_is_the_squared_gap_of_batch_means():
+    from hfgan.losses import feature_matching_loss
+
+    real, fake = torch.randn(6, 2, 3, 3), torch.randn(4, 2, 3, 3)
+    gap = real.flatten(1).mean(0) - fake.flatten(1).mean(0)
+    torch.testing.assert_close(feature_matching_loss(real, fake)["loss"], (gap**2).sum())

@@ -1,4 +1,4 @@
-"""The run scaffolding every script in training/ shares (DCGAN now; the classifier and BlobGAN scripts next).
+"""The run scaffolding every script in training/ shares (DCGAN, the classifiers; BlobGAN next).
 
 A script keeps its own networks, losses and training step, visible top to bottom; everything around the step is a
 [`TrainingRun`]: the output folder, resume of a named set of models, optimisers and other state, logging (console,
@@ -89,6 +89,29 @@ class MetricsConfig:
     num_samples: int = MISSING
 
 
+# Groups of the GAN scripts (train_dcgan.py, train_classifier.py).
+
+
+@dataclass
+class DCGANModelConfig:  # DCGAN sizes (training/configs/model/)
+    latent_dim: int = MISSING
+    g_channels: int = MISSING
+    d_channels: int = MISSING
+
+
+@dataclass
+class GANOptimConfig:  # Adam with a learning rate for each network of the GAN (training/configs/optim/)
+    g_lr: float = MISSING
+    d_lr: float = MISSING
+    beta1: float = MISSING
+    beta2: float = MISSING
+
+
+@dataclass
+class AugmentConfig:
+    policy: list[str] = MISSING  # DiffAugment transforms, e.g. [color, translation, cutout]; [] disables it
+
+
 @dataclass
 class RunConfig:
     """The top-level keys of every script; a script's schema subclasses it and adds its own groups."""
@@ -126,9 +149,10 @@ def validate_config(cfg: DictConfig, schema: type) -> DictConfig:
 
 
 def prepare_output_dir(output_dir: str | os.PathLike, overwrite: bool, resuming: bool) -> Path:
-    """Create the output folder; refuse one that holds another run unless resuming or `overwrite=true`."""
+    """Create the output folder; refuse one that holds another run's results (checkpoints, a release) unless
+    resuming or `overwrite=true`. A run that failed before saving anything (bad data, say) is simply run again."""
     out = Path(output_dir)
-    run_files = [p for p in ("run.json", "checkpoints", "release") if (out / p).exists()]
+    run_files = [p for p in ("checkpoints", "release") if (out / p).exists()]
     if run_files and not resuming:
         if not overwrite:
             raise FileExistsError(
@@ -356,7 +380,13 @@ class TrainingRun:
             return
         saved = load_state(self.resume_from)
         for name, model in self.models.items():
-            model.load_state_dict(type(model).from_pretrained(self.resume_from / name).state_dict())
+            loaded = type(model).from_pretrained(self.resume_from / name)
+            changed = [f"{key}={loaded.config.get(key)!r} there, {value!r} here" for key, value in model.config.items()
+                       if not key.startswith("_") and loaded.config.get(key) != value]  # fmt: skip
+            if changed:  # e.g. another label set (num_classes) or width: say which, not torch's size mismatch
+                raise ValueError(f"cannot resume {name} from {self.resume_from}: its config differs from this "
+                                 f"run's: {'; '.join(changed)}")  # fmt: skip
+            model.load_state_dict(loaded.state_dict())
         for name, obj in {**self.optimizers, **self.states}.items():
             obj.load_state_dict(saved[name])
         restore_rng_state(saved["rng"])
@@ -439,8 +469,8 @@ class TrainingRun:
         """The final checkpoint and release, the stop message, the push report; returns a summary of the run."""
         if self._bar is not None:
             self._bar.close()
-        if self.step > self.start_step:
-            self.checkpoint(release=True)
+        if self.step > self.start_step or self.start_step == 0:  # a fresh run with no step to train still releases
+            self.checkpoint(release=True, final=True)
         wall = self.wall_before + time.time() - self.start_time
         if self.is_main:
             if self.stop_reason is not None:
@@ -461,8 +491,9 @@ class TrainingRun:
 
     # ---------------------------------------------------------------------------------------- checkpoint, release
 
-    def checkpoint(self, release: bool) -> None:
-        """Save a checkpoint (and with `release`, the release folder) of the current step; push when asked."""
+    def checkpoint(self, release: bool, final: bool = False) -> None:
+        """Save a checkpoint (and with `release`, the release folder) of the current step; push when asked. The
+        `final` release (from `finish`) is always evaluated."""
         cfg, step = self.cfg, self.step
         if self.is_main:
             pipe = self.pipeline()  # first, so that state it refreshes (BatchNorm statistics) is what gets saved
@@ -482,15 +513,14 @@ class TrainingRun:
                 if cfg.hub.push and cfg.hub.push_checkpoints:
                     self._push(ckpt, f"checkpoints/{ckpt.name}")
             if release:
-                self._release(pipe, wall_seconds)
+                self._release(pipe, wall_seconds, final)
         self.accelerator.wait_for_everyone()
 
-    def _release(self, pipe, wall_seconds: float) -> None:
+    def _release(self, pipe, wall_seconds: float, final: bool) -> None:
         cfg, step = self.cfg, self.step
         grid = None
         if self.sample_inputs is not None:
             grid = self.logger.log_grid(step, pipe(**self.sample_inputs).images)
-        final = step == cfg.max_steps or self.stop_reason is not None
         if self.evaluator is not None and (final or cfg.metrics.every == 0) and self._evaluated != step:
             self._evaluate(pipe)
         steps = f"{step} of {cfg.max_steps} (stopped by {self.stop_reason})" if self.stop_reason else f"{step}"

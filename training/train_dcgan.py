@@ -40,7 +40,10 @@ from accelerate import Accelerator
 from omegaconf import MISSING, DictConfig
 
 from common import (
+    AugmentConfig,
+    DCGANModelConfig,
     EMAConfig,
+    GANOptimConfig,
     RunConfig,
     TrainingRun,
     batch_indices,
@@ -58,30 +61,10 @@ from hfgan.training.release import PushError
 
 
 @dataclass
-class ModelConfig:
-    latent_dim: int = MISSING
-    g_channels: int = MISSING
-    d_channels: int = MISSING
-
-
-@dataclass
-class OptimConfig:  # a learning rate for each network of the GAN
-    g_lr: float = MISSING
-    d_lr: float = MISSING
-    beta1: float = MISSING
-    beta2: float = MISSING
-
-
-@dataclass
 class LossConfig:
     kind: str = MISSING
     r1_gamma: float = MISSING
     r1_every: int = MISSING
-
-
-@dataclass
-class AugmentConfig:
-    policy: list[str] = MISSING  # DiffAugment transforms, e.g. [color, translation, cutout]; [] disables it
 
 
 @dataclass
@@ -91,8 +74,8 @@ class GeneratorEMAConfig(EMAConfig):
 
 @dataclass
 class TrainDCGANConfig(RunConfig):
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
+    model: DCGANModelConfig = field(default_factory=DCGANModelConfig)
+    optim: GANOptimConfig = field(default_factory=GANOptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     ema: GeneratorEMAConfig = field(default_factory=GeneratorEMAConfig)

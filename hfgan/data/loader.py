@@ -16,7 +16,6 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -171,32 +170,78 @@ def _to_unit_range(pixels: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
-def labeled_subset(labels: torch.Tensor | Sequence[int], per_class: int, seed: int = 0) -> torch.Tensor:
-    """A seeded choice of `per_class` indices of each class (all of a class that has fewer), sorted.
+def labeled_subset(
+    labels: torch.Tensor | Sequence[int], per_class: int, seed: int = 0, groups: Sequence | None = None
+) -> torch.Tensor:
+    """A seeded, balanced choice of `per_class` labeled units of each class; returns the chosen indices, sorted.
 
-    Indices whose label is negative (unlabeled) are never chosen. The choice depends only on `labels`, `per_class`
-    and `seed`.
+    A unit is one image, or with `groups` (one hashable per image, e.g. the emoji set's `base_name`) every image of
+    one group: near-duplicates such as an emoji's skin-tone variants then count as one label, all labeled together.
+    Indices whose label is negative (unlabeled) are never chosen. The choice depends only on `labels`, `groups`,
+    `per_class` and `seed`.
+
+    Raises:
+        ValueError: `per_class` < 1, a class with fewer than `per_class` units (named, with its count), or a group
+            that spans two classes.
     """
     labels = torch.as_tensor(labels, dtype=torch.int64)
-    if per_class < 1:
-        raise ValueError(f"per_class must be at least 1, got {per_class}")
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
+        raise ValueError(f"per_class must be an int >= 1, got {per_class!r}")
+    if groups is None:
+        unit_of = list(range(len(labels)))
+    else:
+        if len(groups) != len(labels):
+            raise ValueError(f"groups has {len(groups)} entries for {len(labels)} labels")
+        unit_of = list(groups)
+    members: dict = {}  # unit -> its image indices, in first-seen order (deterministic)
+    unit_class: dict = {}
+    for i, (unit, label) in enumerate(zip(unit_of, labels.tolist())):
+        if label < 0:
+            continue
+        if unit_class.setdefault(unit, label) != label:
+            raise ValueError(f"group {unit!r} has images of two classes ({unit_class[unit]} and {label})")
+        members.setdefault(unit, []).append(i)
+    by_class: dict[int, list] = {}
+    for unit, label in unit_class.items():
+        by_class.setdefault(label, []).append(unit)
+    short = {c: len(units) for c, units in sorted(by_class.items()) if len(units) < per_class}
+    if short:
+        what = "groups" if groups is not None else "images"
+        raise ValueError(
+            f"asked for {per_class} labeled {what} per class, but " + ", ".join(
+                f"class {c} has {n}" for c, n in list(short.items())[:10]
+            ) + f"; use labels per class <= {min(short.values())}, or all labels"
+        )
     generator = torch.Generator().manual_seed(seed)
     chosen = []
-    short = []
-    for c in torch.unique(labels[labels >= 0]).tolist():
-        members = torch.nonzero(labels == c).flatten()
-        if len(members) < per_class:
-            short.append((c, len(members)))
-        chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
-    if short:
-        warnings.warn(
-            f"labeled_subset: {len(short)} classes have fewer than {per_class} images and are taken whole: "
-            + ", ".join(f"class {c} ({n})" for c, n in short[:10]),
-            stacklevel=2,
-        )
-    if not chosen:
-        return torch.empty(0, dtype=torch.int64)
-    return torch.sort(torch.cat(chosen)).values
+    for c in sorted(by_class):
+        units = by_class[c]
+        for k in torch.randperm(len(units), generator=generator)[:per_class].tolist():
+            chosen.extend(members[units[k]])
+    return torch.sort(torch.tensor(chosen, dtype=torch.int64)).values
+
+
+def balanced_weights(labels: torch.Tensor | Sequence[int], groups: Sequence | None = None) -> torch.Tensor:
+    """Sampling weights (summing to 1) that draw every class equally often, and within a class every group (e.g. an
+    emoji with its skin-tone variants) equally often; unlabeled images (label < 0) get 0.
+
+    For balanced accuracy on an imbalanced collection: with labels counted by group, the labeled images of a class
+    with many variants would otherwise fill most batches.
+    """
+    labels = torch.as_tensor(labels, dtype=torch.int64)
+    groups = list(range(len(labels))) if groups is None else list(groups)
+    labeled = [i for i in range(len(labels)) if labels[i] >= 0]
+    if not labeled:
+        raise ValueError("no labeled image to weight")
+    group_size = collections.Counter(groups[i] for i in labeled)
+    class_groups: dict[int, set] = {}
+    for i in labeled:
+        class_groups.setdefault(int(labels[i]), set()).add(groups[i])
+    weights = torch.zeros(len(labels), dtype=torch.float64)
+    for i in labeled:
+        c = int(labels[i])
+        weights[i] = 1.0 / (len(class_groups) * len(class_groups[c]) * group_size[groups[i]])
+    return weights / weights.sum()
 
 
 class ImageTensorDataset(torch.utils.data.Dataset):
@@ -330,6 +375,7 @@ def load_image_dataset(
     labeled_per_class: int | None = None,
     seed: int = 0,
     label_column: str = "label",
+    labeled_by: str | None = None,
     crop: str = "center",
     max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES,
     num_threads: int | None = None,
@@ -350,6 +396,10 @@ def load_image_dataset(
         labeled_per_class: keep the labels of only this many images per class, a seeded choice (`seed`); the others
             get label -1. Implies `with_labels`.
         seed: seed of the labeled subset.
+        label_column: the column of labels (a ClassLabel, or any values, whose sorted distinct values become the
+            classes).
+        labeled_by: a column that groups near-duplicate images (e.g. `"base_name"` on the emoji set): the labeled
+            subset then counts `labeled_per_class` groups per class and labels all of each group's images.
         max_memory_bytes: decode into one in-memory uint8 tensor when the pixels fit in this many bytes; else decode
             each batch as it is read.
         num_threads: threads decoding into memory (default: all cores).
@@ -385,7 +435,13 @@ def load_image_dataset(
         true_labels, class_names = _labels(resolved, label_column)
         labels = true_labels
         if labeled_per_class is not None:
-            keep = labeled_subset(true_labels, labeled_per_class, seed)
+            groups = None
+            if labeled_by is not None:
+                if labeled_by not in resolved.features:
+                    raise ValueError(f"{resolved.description} has no column {labeled_by!r} to group labels by "
+                                     f"(columns: {list(resolved.features)})")  # fmt: skip
+                groups = resolved.column(labeled_by).to_pylist()
+            keep = labeled_subset(true_labels, labeled_per_class, seed, groups)
             labels = torch.full_like(true_labels, UNLABELED)
             labels[keep] = true_labels[keep]
     if images is not None:

@@ -30,6 +30,7 @@ _MODULES = {  # where each public name lives; imported on first use
         "nearest_neighbor_distances",
         "precision_recall",
     ],
+    ".classification": ["classification_metrics", "evaluate_classifier"],
     ".registry": ["METRIC_REGISTRY", "METRICS", "Metric", "metric_names"],
     ".evaluate": ["EvaluationResult", "Evaluator", "closest_pairs_grid"],
     "..cards": ["to_model_index"],
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         extract_features,
         load_backbone,
     )
+    from .classification import classification_metrics, evaluate_classifier
     from .distances import (
         MemorizationResult,
         feature_statistics,

@@ -315,15 +315,16 @@ class Evaluator:
                 raise ValueError(f"{len(model)} images given but num_samples={self.num_samples}")
             yield from model[: self.num_samples].split(self.batch_size)
             return
+        from ..pipelines.pipeline_utils import GENERATION, check_generates, pipeline_for
+
         pipe = model
         if isinstance(model, torch.nn.Module):
-            from ..pipelines.pipeline_utils import pipeline_for
-
-            pipe = pipeline_for(model)  # a bare generator network, in the pipeline made of it alone
+            pipe = pipeline_for(model, task=GENERATION)  # a bare generator network, in the pipeline made of it alone
         if pipe is None or not hasattr(pipe, "components"):
             raise TypeError(
                 f"cannot sample from a {type(model).__name__}: pass a pipeline, a generator model, or an image tensor"
             )
+        check_generates(pipe)
         pipe.set_progress_bar_config(disable=True)
         generator = torch.Generator().manual_seed(self.seed)
         remaining = self.num_samples

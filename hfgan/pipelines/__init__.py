@@ -3,6 +3,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 _MODULES = {  # where each public name lives; imported on first use
+    ".classifier": ["DiscriminatorClassifierPipeline"],
     ".dcgan": ["DCGANPipeline"],
     ".pipeline_utils": ["HfGanPipeline"],
 }
@@ -10,5 +11,6 @@ _MODULES = {  # where each public name lives; imported on first use
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 if TYPE_CHECKING:
+    from .classifier import DiscriminatorClassifierPipeline
     from .dcgan import DCGANPipeline
     from .pipeline_utils import HfGanPipeline

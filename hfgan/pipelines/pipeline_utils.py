@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import PIL.Image
+import PIL.ImageOps
 import torch
 from diffusers import DiffusionPipeline
 
@@ -70,14 +71,34 @@ def pipeline_class_from_index(index: dict, source: str) -> type[HfGanPipeline]:
     return pipeline_cls
 
 
-def pipeline_for(model: torch.nn.Module) -> HfGanPipeline | None:
+GENERATION = "unconditional-image-generation"
+
+
+def check_generates(pipe) -> None:
+    """Raise `TypeError` unless `pipe` is an hfgan pipeline that generates images (not, e.g., a classifier)."""
+    task = getattr(pipe, "_card_task", None)
+    if task != GENERATION:
+        raise TypeError(
+            f"{type(pipe).__name__} does not generate images (its task is {task}); sampling and sample-quality "
+            "metrics need a generating pipeline such as DCGANPipeline"
+        )
+
+
+def pipeline_for(model: torch.nn.Module, task: str | None = None) -> HfGanPipeline | None:
     """The hfgan pipeline made of `model` alone (a `DCGANGenerator` -> a `DCGANPipeline`), or None if there is none.
 
-    Found from the pipelines' `__init__` signatures, so a new single-network pipeline needs no entry here.
+    Found from the pipelines' `__init__` signatures, so a new single-network pipeline needs no entry here; a pipeline
+    that takes only some models of that class says which (`incompatibility`: a `DCGANDiscriminator` makes a
+    `DiscriminatorClassifierPipeline` only when it has classes). `task` (a model card task, e.g.
+    `"unconditional-image-generation"`) keeps only the pipelines of that task.
     """
     for cls in hfgan_pipelines().values():
+        if task is not None and cls._card_task != task:
+            continue
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
-        if len(parameters) == 1 and parameters[0].annotation in (type(model), type(model).__name__):
+        if len(parameters) != 1 or parameters[0].annotation not in (type(model), type(model).__name__):
+            continue
+        if cls.incompatibility(model) is None:
             return cls(**{parameters[0].name: model})
     return None
 
@@ -128,6 +149,12 @@ class HfGanPipeline(HubMixin, DiffusionPipeline):
             )
         kwargs["use_safetensors"] = True
         return super(HfGanPipeline, pipeline_cls).from_pretrained(folder, **kwargs)
+
+    @classmethod
+    def incompatibility(cls, model: torch.nn.Module) -> str | None:
+        """Why this pipeline cannot be made of `model`, a network of the class its `__init__` takes, or None if it
+        can. Every model of that class by default; a subclass's `__init__` raises `ValueError` with the reason."""
+        return None
 
     # ------------------------------------------------------------------------------------------ pieces for __call__
 
@@ -188,14 +215,13 @@ class HfGanPipeline(HubMixin, DiffusionPipeline):
         images, or one buffer in the output's layout), so memory holds the outputs plus one chunk's activations,
         whatever `num_images` is. A progress bar shows when there is more than one chunk.
         """
-        starts = range(0, num_images, max_batch_size)
+        one_chunk = num_images <= max_batch_size
         image = [] if output_type == "pil" else None
-        for start in self.progress_bar(starts, disable=len(starts) == 1):
-            stop = min(start + max_batch_size, num_images)
+        for start, stop in self.chunks(num_images, max_batch_size):
             sample = render(start, stop).float().cpu().mul_(0.5).add_(0.5).clamp_(0, 1)  # (b, C, H, W) in [0, 1]
             if output_type == "pil":
                 image.extend(to_pil_images(sample))
-            elif len(starts) == 1:  # one chunk: no buffer to copy into
+            elif one_chunk:  # no buffer to copy into
                 image = sample.permute(0, 2, 3, 1).contiguous() if output_type == "np" else sample
             else:
                 if image is None:
@@ -203,6 +229,13 @@ class HfGanPipeline(HubMixin, DiffusionPipeline):
                     image = torch.empty((num_images, h, w, c) if output_type == "np" else (num_images, c, h, w))
                 image[start:stop] = sample.permute(0, 2, 3, 1) if output_type == "np" else sample
         return image.numpy() if output_type == "np" else image
+
+    def chunks(self, num: int, max_batch_size: int) -> Iterator[tuple[int, int]]:
+        """`(start, stop)` of consecutive chunks of at most `max_batch_size` out of `num` items, with a progress bar
+        when there is more than one chunk."""
+        starts = range(0, num, max_batch_size)
+        for start in self.progress_bar(starts, disable=len(starts) == 1):
+            yield start, min(start + max_batch_size, num)
 
     def progress_bar(self, iterable=None, total=None, disable: bool = False):
         if disable:
@@ -216,3 +249,66 @@ def to_pil_images(images: torch.Tensor) -> list[PIL.Image.Image]:
     if pixels.shape[-1] == 1:
         return [PIL.Image.fromarray(p[..., 0]) for p in pixels]
     return [PIL.Image.fromarray(p) for p in pixels]
+
+
+def image_inputs(images) -> tuple[list[torch.Tensor], bool]:
+    """Images given to a pipeline as `(C, H, W)` CPU tensors, and whether a single image (not a batch) was given.
+
+    `images` is one image or a list of them, or a batch: a numpy array `(N, H, W, C)` or a tensor `(N, C, H, W)`. An
+    image is a PIL image (EXIF orientation applied and converted to RGB, as transformers' `load_image` does), a numpy
+    array `(H, W)` or `(H, W, C)`, or a tensor `(C, H, W)`, with C = 1, 3 or 4 channels and pixel values either uint8
+    in 0-255 (kept as uint8) or floats in [0, 1] (as float32). Anything else is a `ValueError` naming the problem.
+    """
+    is_batch = isinstance(images, (list, tuple)) or (
+        isinstance(images, (np.ndarray, torch.Tensor)) and images.ndim == 4
+    )
+    if not is_batch:
+        return [_image_tensor(images, "images")], True
+    if len(images) == 0:
+        raise ValueError("images is empty: give at least one image")
+    return [_image_tensor(image, f"images[{i}]") for i, image in enumerate(images)], False
+
+
+_CHANNELS = (1, 3, 4)  # grayscale, RGB, RGBA
+
+
+def _image_tensor(image, name: str) -> torch.Tensor:
+    """One image of `image_inputs` as a `(C, H, W)` CPU tensor, uint8 or float32 in [0, 1]."""
+    if isinstance(image, PIL.Image.Image):
+        image = np.asarray(PIL.ImageOps.exif_transpose(image).convert("RGB"))
+    if isinstance(image, np.ndarray):
+        if image.ndim == 2:
+            image = image[:, :, None]
+        if image.ndim != 3 or image.shape[-1] not in _CHANNELS:
+            raise ValueError(
+                f"{name}: a numpy image must have shape (H, W) or (H, W, C) with C in {_CHANNELS} (a batch: "
+                f"(N, H, W, C)), got {image.shape}"
+            )
+        if not (image.dtype == np.uint8 or np.issubdtype(image.dtype, np.floating)):
+            raise ValueError(f"{name}: pixel values must be uint8 (0-255) or floats in [0, 1], got {image.dtype}")
+        tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)  # a copy: the caller's array may be read-only
+    elif isinstance(image, torch.Tensor):
+        if image.dim() != 3 or image.shape[0] not in _CHANNELS:
+            raise ValueError(
+                f"{name}: a tensor image must have shape (C, H, W) with C in {_CHANNELS} (a batch: (N, C, H, W)), "
+                f"got {tuple(image.shape)}"
+            )
+        tensor = image.detach().cpu()
+    else:
+        raise ValueError(f"{name}: expected a PIL image, a numpy array or a torch tensor, got {type(image).__name__}")
+    if tensor.shape[1] == 0 or tensor.shape[2] == 0:
+        raise ValueError(f"{name} has no pixels: shape {tuple(tensor.shape)}")
+    if tensor.dtype == torch.uint8:
+        return tensor
+    if not tensor.is_floating_point():
+        raise ValueError(f"{name}: pixel values must be uint8 (0-255) or floats in [0, 1], got {tensor.dtype}")
+    tensor = tensor.float()
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"{name} has non-finite pixel values (NaN or inf)")
+    low, high = tensor.aminmax()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{name}: float pixel values must lie in [0, 1], got values in [{low.item():.4g}, {high.item():.4g}] "
+            "(uint8 images are in 0-255)"
+        )
+    return tensor

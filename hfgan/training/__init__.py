@@ -1,4 +1,4 @@
-"""Training pieces shared by every hfgan training script (DCGAN now; classifier and BlobGAN later).
+"""Training pieces shared by every hfgan training script (DCGAN, the classifiers; BlobGAN later).
 
 The scripts themselves live in `training/` with their hydra configs; nothing here imports hydra or wandb.
 """
@@ -10,6 +10,7 @@ from .._lazy import lazy_exports
 _MODULES = {  # where each public name lives; imported on first use
     ".checkpoint": ["list_checkpoints", "load_state", "resolve_resume", "save_checkpoint"],
     ".ema": ["EMA", "recalibrate_batch_norm"],
+    ".probe": ["fit_linear_probe"],
     ".stop": ["GracefulStop"],
 }
 
@@ -18,4 +19,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 if TYPE_CHECKING:
     from .checkpoint import list_checkpoints, load_state, resolve_resume, save_checkpoint
     from .ema import EMA, recalibrate_batch_norm
+    from .probe import fit_linear_probe
     from .stop import GracefulStop

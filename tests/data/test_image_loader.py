@@ -92,13 +92,47 @@ def test_labeled_subset_is_a_seeded_choice_of_n_per_class(parquet):
     torch.testing.assert_close(labeled[0][0], dataset[kept[0].item()][0])
 
 
-def test_labeled_subset_takes_small_classes_whole():
+def test_labeled_subset_refuses_classes_with_too_few_images():
     labels = torch.tensor([0, 0, 0, 1, 2, 2, -1])
-    with pytest.warns(UserWarning, match="fewer than 2"):
-        chosen = labeled_subset(labels, per_class=2, seed=0)
-    assert labels[chosen].tolist().count(1) == 1 and len(chosen) == 5 and -1 not in labels[chosen].tolist()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="class 1 has 1"):
+        labeled_subset(labels, per_class=2, seed=0)
+    chosen = labeled_subset(labels, per_class=1, seed=0)
+    assert sorted(labels[chosen].tolist()) == [0, 1, 2]
+    with pytest.raises(ValueError, match="per_class"):
         labeled_subset(labels, per_class=0)
+
+
+def test_labeled_subset_counts_groups_not_images():
+    # class 0: group "a" has three variants (like an emoji's skin tones), "b" and "c" one image each
+    labels = torch.tensor([0, 0, 0, 0, 0, 1, 1, -1])
+    groups = ["a", "a", "a", "b", "c", "d", "e", "f"]
+    for seed in range(6):
+        chosen = labeled_subset(labels, per_class=2, seed=seed, groups=groups)
+        chosen_groups = [groups[i] for i in chosen]
+        assert len(set(g for g in chosen_groups if labels[groups.index(g)] == 0)) == 2  # two labels in class 0
+        assert set(chosen_groups) >= {"d", "e"}
+        for g in set(chosen_groups):  # a chosen group is labeled whole
+            assert chosen_groups.count(g) == groups.count(g)
+    assert torch.equal(labeled_subset(labels, 1, 3, groups), labeled_subset(labels, 1, 3, groups))
+    with pytest.raises(ValueError, match="class 1 has 2"):
+        labeled_subset(labels, per_class=3, groups=groups)
+    with pytest.raises(ValueError, match="two classes"):
+        labeled_subset(torch.tensor([0, 1]), per_class=1, groups=["x", "x"])
+
+
+def test_labeled_by_a_column_on_the_emoji_set():
+    dataset = load_image_dataset("emoji", split="test", image_size=8, labeled_per_class=2, labeled_by="base_name")
+    from hfgan.data import resolve_data_source
+
+    names = resolve_data_source("emoji", "test").column("base_name").to_pylist()
+    kept = dataset.labeled_indices.tolist()
+    per_class = {}
+    for i in kept:
+        per_class.setdefault(dataset.labels[i].item(), set()).add(names[i])
+    assert len(per_class) == 9 and all(len(bases) == 2 for bases in per_class.values())
+    assert len(kept) > 18  # People & Body's skin-tone variants come along with their base emoji
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        load_image_dataset("emoji", split="test", image_size=8, labeled_per_class=1, labeled_by="nope")
 
 
 def test_dataloader_gives_seeded_whole_batches(parquet):

@@ -163,3 +163,57 @@ def test_from_pretrained_dtype(tmp_path):
     model = DCGANGenerator.from_pretrained(tmp_path, torch_dtype=torch.float64)
     assert model.dtype == torch.float64
     assert model(torch.randn(2, 8, dtype=torch.float64)).sample.dtype == torch.float64
+
+
+def test_classifier_discriminator_keeps_id2label_through_save_and_load(tmp_path):
+    discriminator = DCGANDiscriminator(base_channels=4, image_size=8, num_classes=3, id2label={0: "a", 1: "b", 2: "c"})
+    discriminator.save_pretrained(tmp_path)
+    loaded = DCGANDiscriminator.from_pretrained(tmp_path)
+    assert loaded.labels == ["a", "b", "c"] and loaded.config.id2label == {"0": "a", "1": "b", "2": "c"}
+    x = torch.rand(2, 3, 8, 8) * 2 - 1
+    torch.testing.assert_close(loaded.eval()(x).class_logits, discriminator.eval()(x).class_logits)
+    assert DCGANDiscriminator(base_channels=4, image_size=8, num_classes=2).labels == ["LABEL_0", "LABEL_1"]
+
+
+def test_unconditional_discriminator_is_unchanged_by_the_classifier_options():
+    plain = DCGANDiscriminator(base_channels=4, image_size=8)
+    assert plain(torch.zeros(1, 3, 8, 8)).class_logits is None and plain.labels is None
+    assert set(plain.state_dict()) == {k for k in plain.state_dict() if not k.startswith("probe")}
+    assert plain.main[-2].out_channels == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_classes": 1}, "num_classes must be >= 2"),
+        ({"num_classes": 3, "id2label": {0: "a", 1: "b"}}, "exactly the classes 0..2"),
+        ({"id2label": {0: "a"}}, "id2label needs num_classes"),
+        ({"num_classes": 2, "classifier": "svm"}, "classifier must be one of"),
+    ],
+)
+def test_classifier_config_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DCGANDiscriminator(base_channels=4, image_size=8, **kwargs)
+
+
+def test_linear_probe_classifier_applies_the_fitted_probe():
+    from hfgan.training import fit_linear_probe
+
+    torch.manual_seed(0)
+    discriminator = DCGANDiscriminator(base_channels=4, image_size=16).eval()
+    images, labels = torch.rand(30, 3, 16, 16) * 2 - 1, torch.arange(30) % 3
+    images[labels == 1] *= 0.2  # classes a probe can tell apart
+    images[labels == 2] = images[labels == 2].abs()
+    with torch.no_grad():
+        features = discriminator.probe_features(images)  # every stage, each max-pooled to 4x4
+    assert features.shape == (30, (4 + 8) * 16)
+    weight, bias = fit_linear_probe(features, labels, 3)
+    classifier = discriminator.with_probe(weight, bias, ["x", "y", "z"]).eval()
+    with torch.no_grad():
+        logits = classifier(images).class_logits
+        torch.testing.assert_close(logits, features @ weight.T + bias, rtol=1e-4, atol=1e-4)
+        assert (logits.argmax(1) == labels).float().mean() == 1.0
+        torch.testing.assert_close(classifier(images).logits, discriminator(images).logits)  # real/fake unchanged
+    assert classifier.labels == ["x", "y", "z"] and classifier.config.classifier == "probe"
+    with pytest.raises(ValueError, match="with_probe"):
+        DCGANDiscriminator(base_channels=4, image_size=8, num_classes=3).with_probe(weight, bias)

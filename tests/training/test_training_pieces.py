@@ -109,3 +109,34 @@ def test_resume_errors(tmp_path):
         resolve_resume("not/a/real/path.pt", tmp_path)
     with pytest.raises(FileNotFoundError, match="training_state.pt"):
         load_state(tmp_path / "empty")
+
+
+def test_linear_probe_is_deterministic_regularised_and_weighted():
+    from hfgan.training import fit_linear_probe
+
+    torch.manual_seed(0)
+    features = torch.randn(60, 5) * torch.tensor([1.0, 100.0, 1.0, 1.0, 1.0])  # scales differ: standardised away
+    labels = torch.stack([features[:, 0], features[:, 1] / 100, features[:, 2]], 1).argmax(1)  # linearly separable
+    w, b = fit_linear_probe(features, labels, 3, l2=1e-3)
+    assert ((features @ w.T + b).argmax(1) == labels).float().mean() > 0.95
+    w2, b2 = fit_linear_probe(features, labels, 3, l2=1e-3)
+    assert torch.equal(w, w2) and torch.equal(b, b2)
+    w_strong, _ = fit_linear_probe(features, labels, 3, l2=100.0)
+    assert w_strong.norm() < w.norm() / 10  # the L2 penalty shrinks the weights
+    only_class_0 = (labels == 0).double()  # weight zero on classes 1 and 2: the probe prefers class 0
+    w0, b0 = fit_linear_probe(features, labels, 3, l2=1e-2, sample_weights=only_class_0 + 1e-6)
+    assert ((features @ w0.T + b0).argmax(1) == 0).float().mean() > 0.9
+    with pytest.raises(ValueError, match="labels must be in 0..2"):
+        fit_linear_probe(features, labels + 1, 3)
+
+
+def test_balanced_weights_share_equally_by_class_then_group():
+    from hfgan.data import balanced_weights
+
+    labels = torch.tensor([0, 0, 0, 0, 1, -1])
+    groups = ["a", "a", "a", "b", "c", "d"]  # class 0: group a (three variants) and group b
+    w = balanced_weights(labels, groups)
+    assert w.sum().item() == pytest.approx(1.0) and w[5] == 0
+    assert w[4].item() == pytest.approx(0.5)  # class 1: half of all draws
+    assert w[:3].sum().item() == pytest.approx(0.25) and w[3].item() == pytest.approx(0.25)
+    torch.testing.assert_close(balanced_weights(labels)[:4], torch.full((4,), 0.125, dtype=torch.float64))
