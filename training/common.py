@@ -131,15 +131,26 @@ class RunConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
+@dataclass
+class GANRunConfig(RunConfig):
+    """RunConfig plus the groups of the GAN scripts (train_dcgan.py, train_classifier.py)."""
+
+    model: DCGANModelConfig = field(default_factory=DCGANModelConfig)
+    optim: GANOptimConfig = field(default_factory=GANOptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
 def validate_config(cfg: DictConfig, schema: type) -> DictConfig:
     """Merge `cfg` into the dataclass `schema`: an unknown key, a wrong type or a missing value is a `ValueError`
-    naming the key. Returns the typed, read-only config."""
+    naming the key, and so is a push without a repo id. Returns the typed, read-only config."""
     try:
         typed = OmegaConf.merge(OmegaConf.structured(schema), cfg)
         OmegaConf.to_container(typed, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", None) or "?"
         raise ValueError(f"config error at '{key}': {error.msg if hasattr(error, 'msg') else error}") from None
+    if "hub" in typed and typed.hub.push and not typed.hub.repo_id:
+        raise ValueError("hub.push=true needs hub.repo_id=<user>/<name>")
     OmegaConf.set_readonly(typed, True)
     return typed
 

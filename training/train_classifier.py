@@ -43,10 +43,8 @@ from accelerate import Accelerator
 from omegaconf import MISSING, DictConfig
 
 from common import (
-    AugmentConfig,
     DCGANModelConfig,
-    GANOptimConfig,
-    RunConfig,
+    GANRunConfig,
     TrainingRun,
     batch_indices,
     check_finite,
@@ -100,13 +98,11 @@ class EvalConfig:  # replaces the sample-quality metrics of RunConfig: a classif
 
 
 @dataclass
-class TrainClassifierConfig(RunConfig):
+class TrainClassifierConfig(GANRunConfig):
     method: str = MISSING
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optim: GANOptimConfig = field(default_factory=GANOptimConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)  # the DCGAN sizes and the discriminator's dropout
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     loss: LossConfig = field(default_factory=LossConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     metrics: EvalConfig = field(default_factory=EvalConfig)
 
@@ -120,8 +116,6 @@ def check_choices(cfg: DictConfig) -> None:
     if cfg.method == "probe" and not cfg.probe.discriminator:
         raise ValueError("method=probe needs probe.discriminator=<folder or Hub id of an unsupervised "
                          "DCGANDiscriminator>, e.g. zoo/dcgan-emoji/discriminator or <train_dcgan run>/release/discriminator")  # fmt: skip
-    if cfg.hub.push and not cfg.hub.repo_id:
-        raise ValueError("hub.push=true needs hub.repo_id=<user>/<name>")
     parse_policy(list(cfg.augment.policy))
 
 

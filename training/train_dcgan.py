@@ -40,11 +40,8 @@ from accelerate import Accelerator
 from omegaconf import MISSING, DictConfig
 
 from common import (
-    AugmentConfig,
-    DCGANModelConfig,
     EMAConfig,
-    GANOptimConfig,
-    RunConfig,
+    GANRunConfig,
     TrainingRun,
     batch_indices,
     check_finite,
@@ -73,11 +70,8 @@ class GeneratorEMAConfig(EMAConfig):
 
 
 @dataclass
-class TrainDCGANConfig(RunConfig):
-    model: DCGANModelConfig = field(default_factory=DCGANModelConfig)
-    optim: GANOptimConfig = field(default_factory=GANOptimConfig)
+class TrainDCGANConfig(GANRunConfig):
     loss: LossConfig = field(default_factory=LossConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
     ema: GeneratorEMAConfig = field(default_factory=GeneratorEMAConfig)
 
 
@@ -85,8 +79,6 @@ def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
     cfg = validate_config(cfg, TrainDCGANConfig)
     parse_policy(list(cfg.augment.policy))  # fail now, not at the first step
-    if cfg.hub.push and not cfg.hub.repo_id:
-        raise ValueError("hub.push=true needs hub.repo_id=<user>/<name>")
     # cpu=True where there is no GPU, so that several CPU processes (torchrun) train data-parallel over gloo
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world = accelerator.process_index, accelerator.num_processes
