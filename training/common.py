@@ -486,8 +486,9 @@ class TrainingRun:
         if self.is_main:
             if self.stop_reason is not None:
                 print(self._resume_hint(), flush=True)
-            print(f"Done: {self.step} steps, {self.images_seen} images in {wall / 60:.1f} min. Samples: "
-                  f"{self.out / 'samples'}; release: {self.out / 'release'}", flush=True)  # fmt: skip
+            samples = f"Samples: {self.out / 'samples'}; " if self.sample_inputs is not None else ""
+            print(f"Done: {self.step} steps, {self.images_seen} images in {wall / 60:.1f} min. {samples}release: "
+                  f"{self.out / 'release'}", flush=True)  # fmt: skip
         if self.failed_pushes:
             raise PushError(f"{len(self.failed_pushes)} push(es) failed; the last one:\n{self.failed_pushes[-1]}")
         return {
