@@ -1,0 +1,154 @@
+"""`BlobLayout`: the blobs of a batch of scenes, the handle users edit, and `render_layout` to look at one.
+
+Every edit returns a new layout and leaves the old one as it was, so an edit can be undone by keeping the original.
+Edits apply to blob `i` of every image in the batch (select one image first with `layout[n]`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from .splat import blob_opacities, composite, splat, splat_layout
+
+REMOVED_SIZE = -100.0  # sigmoid(-100 - d^2) is 0 in float32: a blob this small is gone from every pixel
+
+
+@dataclasses.dataclass(frozen=True)
+class BlobLayout:
+    """K blobs per image, and the background, as batch-first tensors (blob index order is depth order: a higher
+    index is in front).
+
+    Attributes:
+        xs, ys: (B, K) centres in [0, 1] (x to the right, y down).
+        sizes: (B, K) s: a blob covers roughly the pixels with squared Mahalanobis distance below s.
+        shapes: (B, K, 2) variances (a, b) along the blob's own axes.
+        angles: (B, K) the first axis's angle in radians.
+        structure: (B, K, D) the features splatted into the generator's input grid (phi).
+        style: (B, K, E) the features splatted into every layer's modulation (psi).
+        background_structure: (B, D) phi_0; background_style: (B, E) psi_0.
+    """
+
+    xs: torch.Tensor
+    ys: torch.Tensor
+    sizes: torch.Tensor
+    shapes: torch.Tensor
+    angles: torch.Tensor
+    structure: torch.Tensor
+    style: torch.Tensor
+    background_structure: torch.Tensor
+    background_style: torch.Tensor
+
+    def __post_init__(self):
+        b, k = self.xs.shape
+        expected = {"ys": (b, k), "sizes": (b, k), "shapes": (b, k, 2), "angles": (b, k),
+                    "structure": (b, k), "style": (b, k), "background_structure": (b,), "background_style": (b,)}  # fmt: skip
+        for name, shape in expected.items():
+            if tuple(getattr(self, name).shape[: len(shape)]) != shape:
+                raise ValueError(f"BlobLayout.{name} has shape {tuple(getattr(self, name).shape)}; with xs of shape "
+                                 f"{(b, k)} it must start with {shape}")  # fmt: skip
+
+    @property
+    def num_blobs(self) -> int:
+        return self.xs.shape[1]
+
+    def __len__(self) -> int:
+        return self.xs.shape[0]
+
+    def __getitem__(self, index) -> BlobLayout:
+        """The layout of some images of the batch (an int keeps a batch of one)."""
+        index = [index] if isinstance(index, int) else index
+        return BlobLayout(**{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self)})
+
+    # ------------------------------------------------------------------------------------------------------ edits
+
+    def _check(self, i: int) -> int:
+        if not -self.num_blobs <= i < self.num_blobs:
+            raise IndexError(f"blob {i} does not exist: the layout has {self.num_blobs} blobs (0..{self.num_blobs - 1})")
+        return i % self.num_blobs
+
+    def _with(self, **changes) -> BlobLayout:
+        return dataclasses.replace(self, **changes)
+
+    def _set(self, name: str, i: int, value) -> torch.Tensor:
+        tensor = getattr(self, name).clone()
+        tensor[:, i] = value
+        return tensor
+
+    def move(self, i: int, dx: float = 0.0, dy: float = 0.0) -> BlobLayout:
+        """Blob `i` moved by (dx, dy) in image fractions (dx = 0.25: a quarter of the width to the right)."""
+        i = self._check(i)
+        return self._with(xs=self._set("xs", i, self.xs[:, i] + dx), ys=self._set("ys", i, self.ys[:, i] + dy))
+
+    def resize(self, i: int, ds: float) -> BlobLayout:
+        """Blob `i` with its size s changed by `ds` (positive: larger)."""
+        i = self._check(i)
+        return self._with(sizes=self._set("sizes", i, self.sizes[:, i] + ds))
+
+    def remove(self, i: int) -> BlobLayout:
+        """Blob `i` gone (its size set to `REMOVED_SIZE`); the blob count, and so every other index, is kept."""
+        i = self._check(i)
+        return self._with(sizes=self._set("sizes", i, REMOVED_SIZE))
+
+    def restyle(self, i: int, other: BlobLayout, j: int) -> BlobLayout:
+        """Blob `i` with the style of blob `j` of `other` (a layout of one image, or of as many as this one)."""
+        i, j = self._check(i), other._check(j)
+        return self._with(style=self._set("style", i, other.style[:, j]))
+
+    def duplicate(self, i: int, dx: float = 0.0, dy: float = 0.0) -> BlobLayout:
+        """A copy of blob `i`, moved by (dx, dy), added in front of every blob (index K: the count grows by one)."""
+        i = self._check(i)
+        copy = {name: getattr(self, name)[:, i : i + 1] for name in ("xs", "ys", "sizes", "shapes", "angles",
+                                                                        "structure", "style")}  # fmt: skip
+        copy["xs"], copy["ys"] = copy["xs"] + dx, copy["ys"] + dy
+        return self._with(**{name: torch.cat([getattr(self, name), blob], dim=1) for name, blob in copy.items()})
+
+    # ------------------------------------------------------------------------------------------------- splatting
+
+    def splat_args(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(centers (B, K, 2), variances (B, K, 2), angles (B, K), sizes (B, K)) for `hfgan.models.blobgan.splat`."""
+        return torch.stack([self.xs, self.ys], dim=-1), self.shapes, self.angles, self.sizes
+
+    def features(self, kind: str) -> torch.Tensor:
+        """(B, K + 1, C) features with the background's first: `kind` is "structure" or "style"."""
+        background = {"structure": self.background_structure, "style": self.background_style}[kind]
+        return torch.cat([background[:, None], getattr(self, kind)], dim=1)
+
+    def splat(self, kind: str, grid_sizes: list[int] | tuple[int, ...]) -> list[torch.Tensor]:
+        """The `kind` features splatted at each size: one (B, C, S, S) grid per size."""
+        return splat_layout(*self.splat_args(), self.features(kind), grid_sizes)
+
+
+def blob_colours(num_blobs: int) -> torch.Tensor:
+    """(K + 1, 3) colours in [0, 1]: light grey for the background, then well-separated hues (golden-ratio steps)."""
+    import colorsys
+
+    hues = [(0.13 + 0.618034 * i) % 1.0 for i in range(num_blobs)]
+    colours = [(0.92, 0.92, 0.92)] + [colorsys.hsv_to_rgb(h, 0.75, 0.95) for h in hues]
+    return torch.tensor(colours)
+
+
+@torch.no_grad()
+def render_layout(layout: BlobLayout, size: int = 256, numbers: bool = True) -> list:
+    """The blobs as coloured ellipses, one PIL image per image of the batch: exactly the alphas the generator's grid
+    is splatted with, each blob in its own colour (blob i keeps its colour across edits), with its index at its centre
+    when `numbers` and it is visible."""
+    import PIL.Image
+    import PIL.ImageDraw
+
+    centers, variances, angles, sizes = (t.float().cpu() for t in layout.splat_args())
+    alphas = composite(blob_opacities(centers, variances, angles, sizes, size))  # (B, K + 1, S, S)
+    palette = blob_colours(layout.num_blobs)[None].expand(len(layout), -1, -1)  # (B, K + 1, 3)
+    pixels = splat(alphas, palette).clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()  # (B, S, S, 3)
+    images = []
+    for n, array in enumerate(pixels):
+        image = PIL.Image.fromarray(array)
+        if numbers:
+            draw = PIL.ImageDraw.Draw(image)
+            for i in range(layout.num_blobs):
+                x, y = (centers[n, i] * size).tolist()
+                if sizes[n, i] > REMOVED_SIZE / 2 and 0 <= x < size and 0 <= y < size and alphas[n, i + 1].max() > 0.5:
+                    draw.text((x - 3, y - 5), str(i), fill=(0, 0, 0))
+        images.append(image)
+    return images

@@ -1,0 +1,85 @@
+"""Splatting: a layout of blobs -> per-blob opacities -> depth-ordered alphas -> feature grids (BlobGAN's Eq. 1-3).
+
+Pure functions of tensors, vectorised over the batch, the blobs and the pixels (no Python loop over blobs).
+Coordinates are in [0, 1]^2, x to the right and y downwards; pixel (row r, column c) of an S x S grid sits at its
+centre ((c + 0.5) / S, (r + 0.5) / S), so grids of every resolution cover the same square.
+
+For blob i with centre c_i, axis variances a_i, b_i, angle theta_i and size s_i:
+
+    Sigma_i = R(theta_i) diag(a_i, b_i) R(theta_i)^T
+    d_i^2(p) = (p - c_i)^T Sigma_i^{-1} (p - c_i)            # squared Mahalanobis distance
+    o_i(p) = sigmoid(s_i - d_i^2(p))                          # opacity: about 1 inside d^2 < s, 0 far out
+    alpha_i(p) = o_i(p) * prod_{j > i} (1 - o_j(p))           # a higher index is in front
+    alpha_0(p) = prod_{j >= 1} (1 - o_j(p))                   # the background (o_0 = 1) fills what is left
+    F(p) = sum_{i=0..K} alpha_i(p) * phi_i                    # index 0 is the background's feature
+
+so the alphas sum to 1 at every pixel, and a blob with a very negative s has o ~ 0 everywhere: it is gone.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def pixel_grid(size: int, device=None, dtype=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """x and y of the pixel centres of a size x size grid in [0, 1]: two (size, size) tensors."""
+    centres = (torch.arange(size, device=device, dtype=dtype) + 0.5) / size
+    y, x = torch.meshgrid(centres, centres, indexing="ij")
+    return x, y
+
+
+def blob_opacities(
+    centers: torch.Tensor, variances: torch.Tensor, angles: torch.Tensor, sizes: torch.Tensor, grid_size: int
+) -> torch.Tensor:
+    """Opacity of each blob at each pixel.
+
+    Args:
+        centers: (B, K, 2), the blobs' (x, y) in [0, 1].
+        variances: (B, K, 2), a and b > 0: the variances along the blob's own axes before rotation.
+        angles: (B, K), theta in radians: the first axis points along (cos theta, sin theta) (y points down,
+            so a positive angle turns clockwise on screen).
+        sizes: (B, K), s: the blob covers roughly d^2 < s.
+        grid_size: S.
+
+    Returns:
+        (B, K, S, S) opacities o_i(p) in (0, 1).
+    """
+    x, y = pixel_grid(grid_size, centers.device, centers.dtype)  # (S, S) each
+    dx = x - centers[..., 0, None, None]  # (B, K, S, S)
+    dy = y - centers[..., 1, None, None]
+    cos, sin = torch.cos(angles)[..., None, None], torch.sin(angles)[..., None, None]  # (B, K, 1, 1)
+    u = cos * dx + sin * dy  # coordinates along the blob's axes: R^T (p - c)
+    v = -sin * dx + cos * dy
+    d2 = u**2 / variances[..., 0, None, None] + v**2 / variances[..., 1, None, None]  # (B, K, S, S)
+    return torch.sigmoid(sizes[..., None, None] - d2)
+
+
+def composite(opacities: torch.Tensor) -> torch.Tensor:
+    """Depth-ordered alphas (B, K + 1, S, S) from opacities (B, K, S, S): index 0 is the background, and blob i
+    (alpha index i + 1) is covered by every blob after it. The alphas sum to 1 at every pixel."""
+    clear = 1 - opacities  # (B, K, S, S)
+    # transmittance in front of blob i: prod_{j > i} (1 - o_j), an exclusive cumulative product from the back
+    in_front = torch.cumprod(torch.cat([torch.ones_like(clear[:, :1]), clear.flip(1)[:, :-1]], dim=1), dim=1).flip(1)
+    background = in_front[:, :1] * clear[:, :1]  # prod over every blob, (B, 1, S, S)
+    return torch.cat([background, opacities * in_front], dim=1)
+
+
+def splat(alphas: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """Feature grid F(p) = sum_i alpha_i(p) phi_i: alphas (B, K + 1, S, S) and features (B, K + 1, C), background
+    first, give (B, C, S, S)."""
+    if alphas.shape[:2] != features.shape[:2]:
+        raise ValueError(f"alphas {tuple(alphas.shape)} and features {tuple(features.shape)} disagree on (B, K + 1)")
+    return torch.einsum("bkhw,bkc->bchw", alphas, features)
+
+
+def splat_layout(
+    centers: torch.Tensor,
+    variances: torch.Tensor,
+    angles: torch.Tensor,
+    sizes: torch.Tensor,
+    features: torch.Tensor,
+    grid_sizes: list[int] | tuple[int, ...],
+) -> list[torch.Tensor]:
+    """`splat` of one layout's features at several resolutions (the generator's input grid, every layer's style
+    map): one (B, C, S, S) grid per size in `grid_sizes`."""
+    return [splat(composite(blob_opacities(centers, variances, angles, sizes, s)), features) for s in grid_sizes]
