@@ -17,6 +17,7 @@ from .integrations import install_transformers_hook
 __version__ = "0.1.0"
 
 _MODULES = {  # where each public name lives; imported on first use
+    ".models.blobgan.layout_net": ["BlobLayoutNet"],
     ".models.dcgan": ["DCGANDiscriminator", "DCGANGenerator"],
     ".models.emoji_cnn": ["EmojiFeatureNet"],
     ".pipelines.classifier": ["DiscriminatorClassifierPipeline"],
@@ -30,6 +31,7 @@ __all__ += ["__version__"]
 install_transformers_hook()
 
 if TYPE_CHECKING:
+    from .models.blobgan.layout_net import BlobLayoutNet
     from .models.dcgan import DCGANDiscriminator, DCGANGenerator
     from .models.emoji_cnn import EmojiFeatureNet
     from .pipelines.classifier import DiscriminatorClassifierPipeline

@@ -3,6 +3,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 _MODULES = {  # where each public name lives; imported on first use
+    ".blobgan.layout_net": ["BlobLayoutNet"],
     ".dcgan": ["DCGANDiscriminator", "DCGANDiscriminatorOutput", "DCGANGenerator", "DCGANGeneratorOutput"],
     ".emoji_cnn": ["EmojiFeatureNet", "EmojiFeatureNetOutput"],
     ".modeling_utils": ["HfGanModel"],
@@ -11,6 +12,7 @@ _MODULES = {  # where each public name lives; imported on first use
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 if TYPE_CHECKING:
+    from .blobgan.layout_net import BlobLayoutNet
     from .dcgan import DCGANDiscriminator, DCGANDiscriminatorOutput, DCGANGenerator, DCGANGeneratorOutput
     from .emoji_cnn import EmojiFeatureNet, EmojiFeatureNetOutput
     from .modeling_utils import HfGanModel

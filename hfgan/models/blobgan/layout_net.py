@@ -1,0 +1,137 @@
+"""`BlobLayoutNet`: Gaussian noise -> a layout of K blobs (BlobGAN's layout network), in the diffusers style."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from diffusers import ModelMixin  # noqa: F401  diffusers finds a pipeline component's loader by this name in its module
+from diffusers.configuration_utils import register_to_config
+from torch import nn
+
+from ..modeling_utils import HfGanModel, check_int
+from .layout import BlobLayout
+
+PER_BLOB = 7  # raw outputs per blob besides its features: x, y, s, two shape logits, the angle's 2-vector
+
+
+def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """x / sqrt(mean(x^2)) over the last dimension: unit root-mean-square features (StyleGAN's pixel norm)."""
+    return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
+
+
+class BlobLayoutNet(HfGanModel):
+    r"""
+    BlobGAN's layout network: an MLP from noise z to K blobs and a background, returned as a [`BlobLayout`].
+
+    For each blob: its centre (x, y) in [0, 1]^2 through a sigmoid; its size s; its shape, two sigmoids rescaled
+    so that a * b = `blob_variance`^2 (the area is set by s alone); its angle, from a normalised 2-vector; a structure
+    feature phi and a style feature psi, both pixel-normalised. The background has its own phi_0 and psi_0.
+    Truncation (`truncation_psi` < 1) pulls the raw outputs toward their mean over z (`compute_mean`) before those
+    nonlinearities, so a truncated layout is still a valid one.
+
+    Args:
+        latent_dim (`int`, defaults to 64): Size of z.
+        num_blobs (`int`, defaults to 10): K.
+        structure_dim (`int`, defaults to 64): Size of phi (the generator's input channels).
+        style_dim (`int`, defaults to 64): Size of psi (the generator's modulation input).
+        hidden_dim (`int`, defaults to 256): Width of the MLP.
+        num_layers (`int`, defaults to 4): Hidden layers of the MLP.
+        blob_variance (`float`, defaults to 0.01): The geometric mean of a blob's two axis variances; a circular blob
+            of size s covers a disc of radius sqrt(blob_variance * s) (0.2 of the image at s = 4).
+
+    Example:
+
+    ```py
+    >>> import torch
+    >>> from hfgan import BlobLayoutNet
+
+    >>> net = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=5, hidden_dim=16, num_layers=2)
+    >>> layout = net(torch.randn(2, 8))
+    >>> tuple(layout.xs.shape), tuple(layout.structure.shape), tuple(layout.background_style.shape)
+    ((2, 3), (2, 3, 4), (2, 5))
+    ```
+    """
+
+    _hub_tags = ["blobgan"]
+    _card_task = "unconditional-image-generation"
+    _card_usage = """\
+import torch
+from hfgan import BlobLayoutNet
+from hfgan.models.blobgan.layout import render_layout
+
+layout_net = BlobLayoutNet.from_pretrained("{{ repo_id }}").eval()
+layout = layout_net(torch.randn(4, layout_net.config.latent_dim))  # a BlobLayout of 4 scenes
+render_layout(layout)[0].save("layout.png")  # the blobs as coloured ellipses"""
+
+    @register_to_config
+    def __init__(
+        self,
+        latent_dim: int = 64,
+        num_blobs: int = 10,
+        structure_dim: int = 64,
+        style_dim: int = 64,
+        hidden_dim: int = 256,
+        num_layers: int = 4,
+        blob_variance: float = 0.01,
+    ):
+        super().__init__()
+        for name, value in (("latent_dim", latent_dim), ("num_blobs", num_blobs), ("structure_dim", structure_dim),
+                            ("style_dim", style_dim), ("hidden_dim", hidden_dim), ("num_layers", num_layers)):  # fmt: skip
+            check_int(name, value)
+        if not blob_variance > 0:
+            raise ValueError(f"blob_variance must be > 0, got {blob_variance}")
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for _ in range(num_layers):
+            layers += [nn.Linear(width, hidden_dim), nn.LeakyReLU(0.2)]
+            width = hidden_dim
+        self.mlp = nn.Sequential(*layers)
+        self.blobs = nn.Linear(hidden_dim, num_blobs * (PER_BLOB + structure_dim + style_dim))  # (B, K * P)
+        self.background = nn.Linear(hidden_dim, structure_dim + style_dim)
+        self.register_buffer("output_mean", torch.zeros(self.raw_dim))  # for truncation; see compute_mean
+        self.register_buffer("mean_samples", torch.zeros((), dtype=torch.int64))
+
+    @property
+    def raw_dim(self) -> int:
+        c = self.config
+        return c.num_blobs * (PER_BLOB + c.structure_dim + c.style_dim) + c.structure_dim + c.style_dim
+
+    def raw(self, latents: torch.Tensor) -> torch.Tensor:
+        """The MLP's raw outputs (B, raw_dim), before any nonlinearity: what truncation interpolates."""
+        if latents.dim() != 2 or latents.shape[1] != self.config.latent_dim:
+            raise ValueError(f"latents must have shape (batch_size, {self.config.latent_dim}), got {tuple(latents.shape)}")
+        hidden = self.mlp(pixel_norm(latents))  # z normalised first, as StyleGAN's mapping network does
+        return torch.cat([self.blobs(hidden), self.background(hidden)], dim=1)
+
+    @torch.no_grad()
+    def compute_mean(self, num_samples: int = 4096, generator: torch.Generator | None = None) -> None:
+        """Store the mean raw output over `num_samples` draws of z, the point truncation pulls toward."""
+        z = torch.randn(num_samples, self.config.latent_dim, generator=generator).to(self.device, self.dtype)
+        self.output_mean.copy_(self.raw(z).mean(0))
+        self.mean_samples.fill_(num_samples)
+
+    def forward(self, latents: torch.Tensor, truncation_psi: float = 1.0) -> BlobLayout:
+        """
+        Args:
+            latents (`torch.Tensor` of shape `(batch_size, latent_dim)`): z ~ N(0, I).
+            truncation_psi (`float`, defaults to 1.0): 1 samples the full distribution; 0 gives the mean layout for
+                every z. Needs `compute_mean` to have run (a trained release has it).
+        """
+        raw = self.raw(latents)  # (B, raw_dim)
+        if truncation_psi != 1.0:
+            if int(self.mean_samples) == 0:
+                raise ValueError("truncation needs the mean layout output: call layout_net.compute_mean() first")
+            raw = self.output_mean + truncation_psi * (raw - self.output_mean)
+        c = self.config
+        k, d, e = c.num_blobs, c.structure_dim, c.style_dim
+        blobs, background = raw[:, : -(d + e)].view(-1, k, PER_BLOB + d + e), raw[:, -(d + e) :]  # (B, K, P), (B, D+E)
+        xy = torch.sigmoid(blobs[..., 0:2])  # centres in [0, 1]^2
+        shape = torch.sigmoid(blobs[..., 3:5])  # (B, K, 2) in (0, 1), then rescaled to a * b = variance^2
+        shape = c.blob_variance * shape * torch.rsqrt(shape.prod(dim=-1, keepdim=True))
+        direction = F.normalize(blobs[..., 5:7], dim=-1)  # a unit 2-vector: the angle without a wrap-around
+        return BlobLayout(
+            xs=xy[..., 0], ys=xy[..., 1], sizes=blobs[..., 2], shapes=shape,
+            angles=torch.atan2(direction[..., 1], direction[..., 0]),
+            structure=pixel_norm(blobs[..., PER_BLOB : PER_BLOB + d]), style=pixel_norm(blobs[..., PER_BLOB + d :]),
+            background_structure=pixel_norm(background[:, :d]), background_style=pixel_norm(background[:, d:]),
+        )  # fmt: skip

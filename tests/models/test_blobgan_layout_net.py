@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from hfgan import BlobLayoutNet
+from hfgan.models.blobgan.layout import render_layout
+
+TINY = dict(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=5, hidden_dim=16, num_layers=2, blob_variance=0.01)
+
+
+def test_layout_shapes_ranges_and_constraints():
+    torch.manual_seed(0)
+    net = BlobLayoutNet(**TINY)
+    layout = net(torch.randn(6, 8) * 3)
+    assert layout.xs.shape == (6, 3) and layout.shapes.shape == (6, 3, 2) and layout.style.shape == (6, 3, 5)
+    assert layout.background_structure.shape == (6, 4)
+    assert ((0 < layout.xs) & (layout.xs < 1) & (0 < layout.ys) & (layout.ys < 1)).all()
+    torch.testing.assert_close(layout.shapes.prod(-1), torch.full((6, 3), 0.01**2))  # area set by s alone
+    assert (layout.angles.abs() <= torch.pi).all()
+    for features in (layout.structure, layout.style, layout.background_style):  # pixel-normalised: unit RMS
+        torch.testing.assert_close(features.pow(2).mean(-1), torch.ones(features.shape[:-1]), rtol=1e-4, atol=1e-4)
+    assert render_layout(layout[0], size=32)[0].size == (32, 32)  # it renders
+
+
+def test_seeded_determinism_and_save_load(tmp_path):
+    torch.manual_seed(0)
+    net = BlobLayoutNet(**TINY)
+    net.compute_mean(256, generator=torch.Generator().manual_seed(1))
+    z = torch.randn(4, 8, generator=torch.Generator().manual_seed(2))
+    net.save_pretrained(tmp_path)
+    loaded = BlobLayoutNet.from_pretrained(tmp_path)
+    a, b = net(z, truncation_psi=0.5), loaded(z, truncation_psi=0.5)  # the mean travels with the weights
+    for name in ("xs", "sizes", "shapes", "angles", "structure", "background_style"):
+        torch.testing.assert_close(getattr(a, name), getattr(b, name))
+
+
+def test_truncation_pulls_every_layout_to_the_mean():
+    torch.manual_seed(0)
+    net = BlobLayoutNet(**TINY)
+    with pytest.raises(ValueError, match="compute_mean"):
+        net(torch.randn(2, 8), truncation_psi=0.7)
+    net.compute_mean(512)
+    mean = net(torch.randn(5, 8), truncation_psi=0.0)
+    torch.testing.assert_close(mean.xs, mean.xs[:1].expand(5, -1))  # psi = 0: one layout for every z
+    z = torch.randn(64, 8)
+    spread = lambda psi: net(z, truncation_psi=psi).xs.std(0).mean()  # noqa: E731
+    assert spread(0.3) < spread(0.7) < spread(1.0)
+    with pytest.raises(ValueError, match=r"latents must have shape \(batch_size, 8\)"):
+        net(torch.randn(2, 7))
