@@ -604,3 +604,15 @@ def launch_command() -> str | None:
     if not HydraConfig.initialized():
         return None
     return " ".join(["python", f"training/{Path(sys.argv[0]).name}", *HydraConfig.get().overrides.task])
+
+
+def run_main(train: Callable[[DictConfig], dict], cfg: DictConfig) -> None:
+    """A script's `main`: train, and exit with the shell's code for how it ended (1: a push failed, outputs kept;
+    130/143: stopped by Ctrl-C/SIGTERM after saving)."""
+    try:
+        summary = train(cfg)
+    except PushError as error:
+        print(error, file=sys.stderr)
+        sys.exit(1)
+    if summary["stopped_by"] in ("SIGINT", "SIGTERM"):
+        sys.exit(130 if summary["stopped_by"] == "SIGINT" else 143)

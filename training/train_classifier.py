@@ -34,7 +34,6 @@ unknown key is an error naming it. Around the training step, everything is `comm
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 
 import hydra
@@ -48,6 +47,7 @@ from common import (
     TrainingRun,
     batch_indices,
     check_finite,
+    run_main,
     step_seed,
     validate_config,
 )
@@ -57,7 +57,6 @@ from hfgan.data import balanced_weights, load_image_dataset, resolve_data_source
 from hfgan.losses import classification_loss, feature_matching_loss, g_loss, semi_supervised_d_loss
 from hfgan.metrics import evaluate_classifier
 from hfgan.training import fit_linear_probe, recalibrate_batch_norm
-from hfgan.training.release import PushError
 
 METHODS = ("ssgan", "probe", "supervised")
 GENERATOR_LOSSES = ("feature_matching", "non_saturating")
@@ -310,13 +309,7 @@ def with_fitted_probe(discriminator, train_set, labeled, weights, id2label, l2: 
 
 @hydra.main(config_path="configs", config_name="train_classifier", version_base=None)
 def main(cfg: DictConfig) -> None:
-    try:
-        summary = train(cfg)
-    except PushError as error:
-        print(error, file=sys.stderr)
-        sys.exit(1)
-    if summary["stopped_by"] in ("SIGINT", "SIGTERM"):
-        sys.exit(130 if summary["stopped_by"] == "SIGINT" else 143)
+    run_main(train, cfg)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ Everything around the D and G steps (output folder, resume, logging, cadence, pu
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 
 import hydra
@@ -47,6 +46,7 @@ from common import (
     check_finite,
     load_training_images,
     make_evaluator,
+    run_main,
     step_seed,
     validate_config,
 )
@@ -54,7 +54,6 @@ from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline
 from hfgan.augment import diff_augment, parse_policy
 from hfgan.losses import d_loss, g_loss, r1_penalty
 from hfgan.training import EMA, recalibrate_batch_norm
-from hfgan.training.release import PushError
 
 
 @dataclass
@@ -180,13 +179,7 @@ def train(cfg: DictConfig) -> dict:
 
 @hydra.main(config_path="configs", config_name="train_dcgan", version_base=None)
 def main(cfg: DictConfig) -> None:
-    try:
-        summary = train(cfg)
-    except PushError as error:
-        print(error, file=sys.stderr)
-        sys.exit(1)
-    if summary["stopped_by"] in ("SIGINT", "SIGTERM"):
-        sys.exit(130 if summary["stopped_by"] == "SIGINT" else 143)  # the shell's codes for a run cut short
+    run_main(train, cfg)
 
 
 if __name__ == "__main__":
