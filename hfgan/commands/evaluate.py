@@ -57,12 +57,13 @@ def run(args: argparse.Namespace) -> int:
 
     from hfgan import HfGanPipeline
     from hfgan.metrics import BackboneWeightsError, Evaluator
-    from hfgan.pipelines.pipeline_utils import check_generates
+    from hfgan.pipelines.pipeline_utils import generation_problem
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         pipe = HfGanPipeline.from_pretrained(args.model).to(args.device)
-        check_generates(pipe)
+        if (problem := generation_problem(pipe)) is not None:
+            raise ValueError(problem)  # reported below like every other bad argument
         resolution = args.resolution or getattr(getattr(pipe, "generator", None), "config", {}).get("image_size")
         evaluator = Evaluator(
             args.data,
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=False if args.no_cache else args.cache_dir,
         )
         result = evaluator.evaluate(pipe)
-    except (BackboneWeightsError, ValueError, TypeError, FileNotFoundError) as e:
+    except (BackboneWeightsError, ValueError, FileNotFoundError) as e:
         print(f"hfgan evaluate: error: {e}", file=sys.stderr)
         return 2
     result.protocol["model"] = str(args.model)

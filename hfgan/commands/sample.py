@@ -21,15 +21,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from hfgan import DCGANGenerator, DCGANPipeline, HfGanPipeline
-    from hfgan.pipelines.pipeline_utils import check_generates
+    from hfgan.pipelines.pipeline_utils import generation_problem
     from hfgan.utils import atomic_write, make_image_grid
 
     if args.model:
         pipe = HfGanPipeline.from_pretrained(args.model)  # whichever hfgan pipeline model_index.json names
-        try:
-            check_generates(pipe)
-        except TypeError as error:
-            print(f"error: {args.model}: {error}", file=sys.stderr)
+        if (problem := generation_problem(pipe)) is not None:
+            print(f"error: {args.model}: {problem}", file=sys.stderr)
             return 2
     else:
         print("No --model given: sampling an untrained DCGAN (noise), to check the installation.")

@@ -184,26 +184,9 @@ def labeled_subset(
         ValueError: `per_class` < 1, a class with fewer than `per_class` units (named, with its count), or a group
             that spans two classes.
     """
-    labels = torch.as_tensor(labels, dtype=torch.int64)
     if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
         raise ValueError(f"per_class must be an int >= 1, got {per_class!r}")
-    if groups is None:
-        unit_of = list(range(len(labels)))
-    else:
-        if len(groups) != len(labels):
-            raise ValueError(f"groups has {len(groups)} entries for {len(labels)} labels")
-        unit_of = list(groups)
-    members: dict = {}  # unit -> its image indices, in first-seen order (deterministic)
-    unit_class: dict = {}
-    for i, (unit, label) in enumerate(zip(unit_of, labels.tolist())):
-        if label < 0:
-            continue
-        if unit_class.setdefault(unit, label) != label:
-            raise ValueError(f"group {unit!r} has images of two classes ({unit_class[unit]} and {label})")
-        members.setdefault(unit, []).append(i)
-    by_class: dict[int, list] = {}
-    for unit, label in unit_class.items():
-        by_class.setdefault(label, []).append(unit)
+    members, by_class = _units_by_class(labels, groups)
     short = {c: len(units) for c, units in sorted(by_class.items()) if len(units) < per_class}
     if short:
         what = "groups" if groups is not None else "images"
@@ -221,6 +204,27 @@ def labeled_subset(
     return torch.sort(torch.tensor(chosen, dtype=torch.int64)).values
 
 
+def _units_by_class(labels, groups: Sequence | None) -> tuple[dict, dict[int, list]]:
+    """The labeled units (an image, or with `groups` a group of images): `{unit: its image indices}` and
+    `{class: its units}`, both in first-seen order (deterministic). A group that spans two classes is an error."""
+    labels = torch.as_tensor(labels, dtype=torch.int64)
+    if groups is not None and len(groups) != len(labels):
+        raise ValueError(f"groups has {len(groups)} entries for {len(labels)} labels")
+    unit_of = range(len(labels)) if groups is None else groups
+    members: dict = {}
+    unit_class: dict = {}
+    for i, (unit, label) in enumerate(zip(unit_of, labels.tolist())):
+        if label < 0:
+            continue
+        if unit_class.setdefault(unit, label) != label:
+            raise ValueError(f"group {unit!r} has images of two classes ({unit_class[unit]} and {label})")
+        members.setdefault(unit, []).append(i)
+    by_class: dict[int, list] = {}
+    for unit, label in unit_class.items():
+        by_class.setdefault(label, []).append(unit)
+    return members, by_class
+
+
 def balanced_weights(labels: torch.Tensor | Sequence[int], groups: Sequence | None = None) -> torch.Tensor:
     """Sampling weights (summing to 1) that draw every class equally often, and within a class every group (e.g. an
     emoji with its skin-tone variants) equally often; unlabeled images (label < 0) get 0.
@@ -228,20 +232,14 @@ def balanced_weights(labels: torch.Tensor | Sequence[int], groups: Sequence | No
     For balanced accuracy on an imbalanced collection: with labels counted by group, the labeled images of a class
     with many variants would otherwise fill most batches.
     """
-    labels = torch.as_tensor(labels, dtype=torch.int64)
-    groups = list(range(len(labels))) if groups is None else list(groups)
-    labeled = [i for i in range(len(labels)) if labels[i] >= 0]
-    if not labeled:
+    members, by_class = _units_by_class(labels, groups)
+    if not members:
         raise ValueError("no labeled image to weight")
-    group_size = collections.Counter(groups[i] for i in labeled)
-    class_groups: dict[int, set] = {}
-    for i in labeled:
-        class_groups.setdefault(int(labels[i]), set()).add(groups[i])
     weights = torch.zeros(len(labels), dtype=torch.float64)
-    for i in labeled:
-        c = int(labels[i])
-        weights[i] = 1.0 / (len(class_groups) * len(class_groups[c]) * group_size[groups[i]])
-    return weights / weights.sum()
+    for units in by_class.values():
+        for unit in units:  # each class 1/C of the draws, shared by its units, each unit's by its images
+            weights[members[unit]] = 1.0 / (len(by_class) * len(units) * len(members[unit]))
+    return weights
 
 
 class ImageTensorDataset(torch.utils.data.Dataset):

@@ -266,8 +266,11 @@ class DCGANDiscriminator(HfGanModel):
 
     def probe_features(self, images: torch.Tensor) -> torch.Tensor:
         """The linear probe's input: every stage max-pooled to `probe_grid`^2 and concatenated, (B, probe_dim)."""
+        return self._pool_stages(self.stage_features(images))
+
+    def _pool_stages(self, stages: list[torch.Tensor]) -> torch.Tensor:
         grid = self.config.probe_grid
-        return torch.cat([F.adaptive_max_pool2d(f, grid).flatten(1) for f in self.stage_features(images)], dim=1)
+        return torch.cat([F.adaptive_max_pool2d(f, grid).flatten(1) for f in stages], dim=1)  # (B, probe_dim)
 
     def with_probe(self, weight: torch.Tensor, bias: torch.Tensor, id2label: dict | list | None = None):
         """A new discriminator-classifier (`classifier="probe"`): this one's weights plus the linear probe
@@ -293,8 +296,7 @@ class DCGANDiscriminator(HfGanModel):
         if self.probe is not None:
             stages = self.stage_features(images)
             features = stages[-1]  # (B, C, 4, 4)
-            pooled = [F.adaptive_max_pool2d(f, self.config.probe_grid).flatten(1) for f in stages]
-            class_logits = self.probe(torch.cat(pooled, dim=1))  # (B, probe_dim) -> (B, K)
+            class_logits = self.probe(self._pool_stages(stages))  # (B, probe_dim) -> (B, K)
         else:
             self._check_images(images)
             features = self.main[:-2](images)  # (B, C, 4, 4)

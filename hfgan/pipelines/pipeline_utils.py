@@ -74,14 +74,22 @@ def pipeline_class_from_index(index: dict, source: str) -> type[HfGanPipeline]:
 GENERATION = "unconditional-image-generation"
 
 
-def check_generates(pipe) -> None:
-    """Raise `TypeError` unless `pipe` is an hfgan pipeline that generates images (not, e.g., a classifier)."""
+def generation_problem(pipe) -> str | None:
+    """Why `pipe` cannot be sampled (it is not an hfgan pipeline that generates images, e.g. a classifier), or None."""
     task = getattr(pipe, "_card_task", None)
-    if task != GENERATION:
-        raise TypeError(
-            f"{type(pipe).__name__} does not generate images (its task is {task}); sampling and sample-quality "
-            "metrics need a generating pipeline such as DCGANPipeline"
-        )
+    if task == GENERATION:
+        return None
+    return (
+        f"{type(pipe).__name__} does not generate images (its task is {task}); sampling and sample-quality "
+        "metrics need a generating pipeline such as DCGANPipeline"
+    )
+
+
+def check_generates(pipe) -> None:
+    """Raise `TypeError` with `generation_problem(pipe)` unless `pipe` generates images."""
+    problem = generation_problem(pipe)
+    if problem is not None:
+        raise TypeError(problem)
 
 
 def pipeline_for(model: torch.nn.Module, task: str | None = None) -> HfGanPipeline | None:

@@ -148,7 +148,7 @@ def render_layout(layout: BlobLayout, size: int = 256, numbers: bool = True) -> 
             draw = PIL.ImageDraw.Draw(image)
             for i in range(layout.num_blobs):
                 x, y = (centers[n, i] * size).tolist()
-                if sizes[n, i] > REMOVED_SIZE / 2 and 0 <= x < size and 0 <= y < size and alphas[n, i + 1].max() > 0.5:
+                if 0 <= x < size and 0 <= y < size and alphas[n, i + 1].max() > 0.5:  # on the canvas and visible
                     draw.text((x - 3, y - 5), str(i), fill=(0, 0, 0))
         images.append(image)
     return images
