@@ -17,9 +17,13 @@ from .integrations import install_transformers_hook
 __version__ = "0.1.0"
 
 _MODULES = {  # where each public name lives; imported on first use
+    ".models.blobgan.discriminator": ["BlobGANDiscriminator"],
+    ".models.blobgan.generator": ["BlobGANGenerator"],
+    ".models.blobgan.layout": ["BlobLayout", "render_layout"],
     ".models.blobgan.layout_net": ["BlobLayoutNet"],
     ".models.dcgan": ["DCGANDiscriminator", "DCGANGenerator"],
     ".models.emoji_cnn": ["EmojiFeatureNet"],
+    ".pipelines.blobgan": ["BlobGANPipeline"],
     ".pipelines.classifier": ["DiscriminatorClassifierPipeline"],
     ".pipelines.dcgan": ["DCGANPipeline"],
     ".pipelines.pipeline_utils": ["HfGanPipeline"],
@@ -31,9 +35,13 @@ __all__ += ["__version__"]
 install_transformers_hook()
 
 if TYPE_CHECKING:
+    from .models.blobgan.discriminator import BlobGANDiscriminator
+    from .models.blobgan.generator import BlobGANGenerator
+    from .models.blobgan.layout import BlobLayout, render_layout
     from .models.blobgan.layout_net import BlobLayoutNet
     from .models.dcgan import DCGANDiscriminator, DCGANGenerator
     from .models.emoji_cnn import EmojiFeatureNet
+    from .pipelines.blobgan import BlobGANPipeline
     from .pipelines.classifier import DiscriminatorClassifierPipeline
     from .pipelines.dcgan import DCGANPipeline
     from .pipelines.pipeline_utils import HfGanPipeline

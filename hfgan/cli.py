@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "sample": "hfgan.commands.sample",
     "evaluate": "hfgan.commands.evaluate",
     "prepare-data": "hfgan.commands.prepare_data",
+    "prepare-scenes": "hfgan.commands.prepare_scenes",
 }
 
 

@@ -27,3 +27,26 @@ def test_doc_examples_run(page, tmp_path, monkeypatch, hub):
     for i, block in enumerate(BLOCK.findall(page.read_text())):
         code = compile(block, f"{page.name}[block {i}]", "exec")
         exec(code, namespace)  # noqa: S102 - the docs are ours
+
+
+def test_blobgan_figures_script(tmp_path, monkeypatch):
+    """docs/make_blobgan_figures.py (the pictures and locality numbers of docs/blobgan.md) runs on any release."""
+    import json
+    import runpy
+
+    import torch
+
+    from hfgan import BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
+
+    torch.manual_seed(0)
+    layout_net = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=4, hidden_dim=16, num_layers=2)
+    generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
+                                 channel_max=8)  # fmt: skip
+    BlobGANPipeline(layout_net=layout_net, generator=generator).save_pretrained(tmp_path / "model")
+    argv = ["make_blobgan_figures.py", "--model", str(tmp_path / "model"), "--out", str(tmp_path / "out"), "--num", "3"]
+    monkeypatch.setattr("sys.argv", argv)
+    runpy.run_path(str(DOCS / "make_blobgan_figures.py"), run_name="__main__")
+    numbers = json.loads((tmp_path / "out" / "blobgan_edits.json").read_text())
+    assert numbers["edits"][0] == "sample" and len(numbers["edits"]) == 6
+    assert 0 <= numbers["locality"]["change_inside_footprint"] <= 1 and numbers["locality"]["samples"] == 3
+    assert {p.name for p in (tmp_path / "out").glob("*.png")} == {"blobgan_samples.png", "blobgan_edits.png"}

@@ -28,7 +28,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 from tqdm.auto import tqdm
 
+from hfgan.augment import diff_augment
 from hfgan.cards import to_model_index
+from hfgan.losses import d_loss, r1_penalty
 from hfgan.training import load_state, resolve_resume, save_checkpoint
 from hfgan.training.checkpoint import capture_rng_state, restore_rng_state
 from hfgan.training.release import PushError, push_folder, save_release
@@ -89,7 +91,7 @@ class MetricsConfig:
     num_samples: int = MISSING
 
 
-# Groups of the GAN scripts (train_dcgan.py, train_classifier.py).
+# Groups of the GAN scripts (train_dcgan.py, train_classifier.py, train_blobgan.py).
 
 
 @dataclass
@@ -133,11 +135,17 @@ class RunConfig:
 
 @dataclass
 class GANRunConfig(RunConfig):
-    """RunConfig plus the groups of the GAN scripts (train_dcgan.py, train_classifier.py)."""
+    """RunConfig plus the groups of every GAN script: the optimisers and DiffAugment (each adds its `model`)."""
 
-    model: DCGANModelConfig = field(default_factory=DCGANModelConfig)
     optim: GANOptimConfig = field(default_factory=GANOptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class DCGANRunConfig(GANRunConfig):
+    """GANRunConfig with DCGAN's sizes (train_dcgan.py, train_classifier.py)."""
+
+    model: DCGANModelConfig = field(default_factory=DCGANModelConfig)
 
 
 def validate_config(cfg: DictConfig, schema: type) -> DictConfig:
@@ -309,6 +317,36 @@ def make_evaluator(cfg: DictConfig, image_size: int):
         device="cuda" if torch.cuda.is_available() else "cpu",
         seed=cfg.seed,
     )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The GAN step's pieces that train_dcgan.py and train_blobgan.py share
+
+
+def gan_d_loss(discriminator, real: torch.Tensor, fake: torch.Tensor, policy: list[str], kind: str, r1_gamma: float,
+               r1_every: int, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # fmt: skip
+    """The discriminator's loss on real and generated images (detached), both through the same DiffAugment, plus lazy
+    R1 on the real images every `r1_every` steps, weighted by `r1_every`. Returns (what to backpropagate, the named
+    scalars of `hfgan.losses.d_loss` and `r1_grad_norm2` on R1 steps)."""
+    real = real.requires_grad_(r1_gamma > 0 and step % r1_every == 0)
+    real_logits = discriminator(diff_augment(real, policy)).logits
+    fake_logits = discriminator(diff_augment(fake.detach(), policy)).logits
+    out = d_loss(kind, real_logits.float(), fake_logits.float())
+    total = out["loss"]
+    if real.requires_grad:
+        r1 = r1_penalty(real, real_logits.float(), r1_gamma * r1_every)
+        total = total + r1["loss"]
+        out["r1_grad_norm2"] = r1["r1_grad_norm2"]
+    return total, out
+
+
+def gan_scalars(d_out: dict[str, torch.Tensor], g_out: dict[str, torch.Tensor]) -> dict[str, float]:
+    """The logged scalars of a GAN step: both losses, D(x), D(G(z)) before the G step, and R1's gradient norm."""
+    scalars = {"loss_d": d_out["loss"].item(), "loss_g": g_out["loss"].item(), "d_real": d_out["d_real"].item(),
+               "d_fake": d_out["d_fake"].item()}  # fmt: skip
+    if "r1_grad_norm2" in d_out:
+        scalars["r1_grad_norm2"] = d_out["r1_grad_norm2"].item()
+    return scalars
 
 
 def check_finite(step: int, loss: torch.Tensor, out: Path) -> None:

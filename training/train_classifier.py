@@ -43,7 +43,7 @@ from omegaconf import MISSING, DictConfig
 
 from common import (
     DCGANModelConfig,
-    GANRunConfig,
+    DCGANRunConfig,
     TrainingRun,
     batch_indices,
     check_finite,
@@ -97,7 +97,7 @@ class EvalConfig:  # replaces the sample-quality metrics of RunConfig: a classif
 
 
 @dataclass
-class TrainClassifierConfig(GANRunConfig):
+class TrainClassifierConfig(DCGANRunConfig):
     method: str = MISSING
     model: ModelConfig = field(default_factory=ModelConfig)  # the DCGAN sizes and the discriminator's dropout
     labels: LabelsConfig = field(default_factory=LabelsConfig)

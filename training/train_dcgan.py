@@ -40,10 +40,12 @@ from omegaconf import MISSING, DictConfig
 
 from common import (
     EMAConfig,
-    GANRunConfig,
+    DCGANRunConfig,
     TrainingRun,
     batch_indices,
     check_finite,
+    gan_d_loss,
+    gan_scalars,
     load_training_images,
     make_evaluator,
     run_main,
@@ -52,7 +54,7 @@ from common import (
 )
 from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline
 from hfgan.augment import diff_augment, parse_policy
-from hfgan.losses import d_loss, g_loss, r1_penalty
+from hfgan.losses import g_loss
 from hfgan.training import EMA, recalibrate_batch_norm
 
 
@@ -69,7 +71,7 @@ class GeneratorEMAConfig(EMAConfig):
 
 
 @dataclass
-class TrainDCGANConfig(GANRunConfig):
+class TrainDCGANConfig(DCGANRunConfig):
     loss: LossConfig = field(default_factory=LossConfig)
     ema: GeneratorEMAConfig = field(default_factory=GeneratorEMAConfig)
 
@@ -127,7 +129,6 @@ def train(cfg: DictConfig) -> dict:
 
         # ---- the loop
         kind, policy = cfg.loss.kind, list(cfg.augment.policy)
-        r1_on = cfg.loss.r1_gamma > 0
         while run.next_step():
             step = run.step
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
@@ -135,18 +136,11 @@ def train(cfg: DictConfig) -> dict:
             real = dataset.uint8(idx).to(device).float().div_(127.5).sub_(1.0)  # uint8 -> [-1, 1], (B, 3, S, S)
             z = torch.randn(cfg.batch_size, cfg.model.latent_dim, device=device)
 
-            # Discriminator step: real vs. generated, both through the same DiffAugment
+            # Discriminator step: real vs. generated, both through the same DiffAugment, lazy R1 on the reals
             with accelerator.autocast():
                 fake = generator(z).sample
-                real_in = real.requires_grad_(r1_on and step % cfg.loss.r1_every == 0)
-                real_logits = discriminator(diff_augment(real_in, policy)).logits
-                fake_logits = discriminator(diff_augment(fake.detach(), policy)).logits
-                d_out = d_loss(kind, real_logits.float(), fake_logits.float())
-                d_total = d_out["loss"]
-                if real_in.requires_grad:  # lazy R1: every r1_every steps, weighted by r1_every
-                    r1 = r1_penalty(real_in, real_logits.float(), cfg.loss.r1_gamma * cfg.loss.r1_every)
-                    d_total = d_total + r1["loss"]
-                    d_out["r1_grad_norm2"] = r1["r1_grad_norm2"]
+                d_total, d_out = gan_d_loss(discriminator, real, fake, policy, kind, cfg.loss.r1_gamma,
+                                            cfg.loss.r1_every, step)  # fmt: skip
             check_finite(step, d_total, run.out)
             opt_d.zero_grad(set_to_none=True)
             accelerator.backward(d_total)
@@ -164,11 +158,7 @@ def train(cfg: DictConfig) -> dict:
             run.end_step(
                 images=cfg.batch_size * world,
                 scalars=lambda: {
-                    "loss_d": d_out["loss"].item(),
-                    "loss_g": g_out["loss"].item(),
-                    "d_real": d_out["d_real"].item(),  # D(x)
-                    "d_fake": d_out["d_fake"].item(),  # D(G(z)) before the G step
-                    **({"r1_grad_norm2": d_out["r1_grad_norm2"].item()} if "r1_grad_norm2" in d_out else {}),
+                    **gan_scalars(d_out, g_out),
                     "lr_g": opt_g.param_groups[0]["lr"],
                     "lr_d": opt_d.param_groups[0]["lr"],
                     "ema_decay": ema.current_decay(),

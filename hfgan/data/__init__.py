@@ -1,6 +1,7 @@
 """Data tools: resolve any source once (`resolve_data_source`: "emoji", a parquet file, a folder, a Hub dataset id),
 decode its images (`decode_image`, `decode_images`), prepare a collection of images once (`prepare_dataset`,
-`hfgan prepare-data`) and load it as tensors for training (`load_image_dataset`, `make_dataloader`);
+`hfgan prepare-data`) and load it as tensors for training (`load_image_dataset`, `make_dataloader`); compose
+multi-object scenes with boxes from object images (`prepare_scenes`, `hfgan prepare-scenes`);
 `DEFAULT_DATASET` ("emoji") is the set shipped in the hfgan repository.
 
 See docs/datasets.md.
@@ -25,6 +26,22 @@ _MODULES = {  # where each public name lives; imported on first use
         "make_dataloader",
     ],
     ".prepare": ["PrepareError", "PrepareReport", "default_num_proc", "prepare_dataset"],
+    ".scenes": [
+        "Cutout",
+        "ObjectSet",
+        "Scene",
+        "SceneObject",
+        "ScenesReport",
+        "compose_scene",
+        "cut_out",
+        "draw_boxes",
+        "make_background",
+        "object_cutouts",
+        "prepare_scenes",
+        "scene_features",
+        "scenes_file",
+        "scenes_preview",
+    ],
     ".sources": ["EMOJI", "EMOJI_DATA_ENV", "DataSource", "emoji_dataset_path", "resolve_data_source", "source_kind"],
 }
 
@@ -45,4 +62,20 @@ if TYPE_CHECKING:
         make_dataloader,
     )
     from .prepare import PrepareError, PrepareReport, default_num_proc, prepare_dataset
+    from .scenes import (
+        Cutout,
+        ObjectSet,
+        Scene,
+        SceneObject,
+        ScenesReport,
+        compose_scene,
+        cut_out,
+        draw_boxes,
+        make_background,
+        object_cutouts,
+        prepare_scenes,
+        scene_features,
+        scenes_file,
+        scenes_preview,
+    )
     from .sources import EMOJI, EMOJI_DATA_ENV, DataSource, emoji_dataset_path, resolve_data_source, source_kind

@@ -3,6 +3,9 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 _MODULES = {  # where each public name lives; imported on first use
+    ".blobgan.discriminator": ["BlobGANDiscriminator", "BlobGANDiscriminatorOutput"],
+    ".blobgan.generator": ["BlobGANGenerator", "BlobGANGeneratorOutput"],
+    ".blobgan.layout": ["BlobLayout", "render_layout"],
     ".blobgan.layout_net": ["BlobLayoutNet"],
     ".dcgan": ["DCGANDiscriminator", "DCGANDiscriminatorOutput", "DCGANGenerator", "DCGANGeneratorOutput"],
     ".emoji_cnn": ["EmojiFeatureNet", "EmojiFeatureNetOutput"],
@@ -12,6 +15,9 @@ _MODULES = {  # where each public name lives; imported on first use
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 if TYPE_CHECKING:
+    from .blobgan.discriminator import BlobGANDiscriminator, BlobGANDiscriminatorOutput
+    from .blobgan.generator import BlobGANGenerator, BlobGANGeneratorOutput
+    from .blobgan.layout import BlobLayout, render_layout
     from .blobgan.layout_net import BlobLayoutNet
     from .dcgan import DCGANDiscriminator, DCGANDiscriminatorOutput, DCGANGenerator, DCGANGeneratorOutput
     from .emoji_cnn import EmojiFeatureNet, EmojiFeatureNetOutput

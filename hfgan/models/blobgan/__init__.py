@@ -1,6 +1,11 @@
 """BlobGAN (Epstein et al., 2022): noise -> a layout of blobs -> splatted feature maps -> an image.
 
-Built in steps (issue 10). Here so far: `splat` (blob parameters -> opacity maps -> feature grids, pure functions),
-`layout` (`BlobLayout`, the editable blobs of a batch, and `render_layout`) and `layout_net` (`BlobLayoutNet`:
-noise -> layout). Next: the generator and discriminator, the pipeline, `prepare-scenes` and the training script.
+- `splat`: blob parameters -> opacity maps -> feature grids (pure functions, shapes documented).
+- `layout`: `BlobLayout`, the editable blobs of a batch (move, resize, remove, restyle, duplicate), and
+  `render_layout` to look at one.
+- `layout_net`: `BlobLayoutNet`, noise -> layout.
+- `layers`: StyleGAN2's pieces (equalised learning rate, spatially modulated convolution, noise, minibatch std).
+- `generator`: `BlobGANGenerator`, layout -> image. `discriminator`: `BlobGANDiscriminator`.
+
+The pipeline is `hfgan.BlobGANPipeline`; the training script `training/train_blobgan.py`; see docs/blobgan.md.
 """

@@ -61,6 +61,22 @@ class BlobLayout:
         index = [index] if isinstance(index, int) else index
         return BlobLayout(**{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self)})
 
+    def to(self, *args, **kwargs) -> BlobLayout:
+        """Every tensor moved or cast as `torch.Tensor.to(*args, **kwargs)` would (e.g. `layout.to("cuda")`)."""
+        return BlobLayout(**{f.name: getattr(self, f.name).to(*args, **kwargs) for f in dataclasses.fields(self)})
+
+    def jittered(self, xy: float, size: float, angle: float, generator: torch.Generator | None = None) -> BlobLayout:
+        """Every blob's centre, size and angle shifted by uniform noise in [-xy, xy], [-size, size], [-angle, angle]:
+        BlobGAN's training-time jitter, so the generator cannot rely on exact blob positions and blobs stay handles
+        that move their content. Differentiable with respect to the layout."""
+
+        def noise(like: torch.Tensor, scale: float) -> torch.Tensor:
+            u = torch.rand(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+            return (2 * u - 1) * scale
+
+        return self._with(xs=self.xs + noise(self.xs, xy), ys=self.ys + noise(self.ys, xy),
+                          sizes=self.sizes + noise(self.sizes, size), angles=self.angles + noise(self.angles, angle))  # fmt: skip
+
     # ------------------------------------------------------------------------------------------------------ edits
 
     def _check(self, i: int) -> int:

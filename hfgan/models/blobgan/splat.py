@@ -45,12 +45,17 @@ def blob_opacities(
         (B, K, S, S) opacities o_i(p) in (0, 1).
     """
     x, y = pixel_grid(grid_size, centers.device, centers.dtype)  # (S, S) each
-    dx = x - centers[..., 0, None, None]  # (B, K, S, S)
-    dy = y - centers[..., 1, None, None]
-    cos, sin = torch.cos(angles)[..., None, None], torch.sin(angles)[..., None, None]  # (B, K, 1, 1)
-    u = cos * dx + sin * dy  # coordinates along the blob's axes: R^T (p - c)
-    v = -sin * dx + cos * dy
-    d2 = u**2 / variances[..., 0, None, None] + v**2 / variances[..., 1, None, None]  # (B, K, S, S)
+    # d^2 = (p - c)^T Sigma^-1 (p - c) = A dx^2 + 2 B dx dy + C dy^2, with Sigma^-1 = R diag(1/a, 1/b) R^T; dx varies
+    # only along a row and dy only down a column, so the squares are taken on (S,)-vectors, not on full grids
+    cos, sin = torch.cos(angles), torch.sin(angles)  # (B, K)
+    inv_a, inv_b = 1 / variances[..., 0], 1 / variances[..., 1]
+    a_xx = cos**2 * inv_a + sin**2 * inv_b
+    a_xy = cos * sin * (inv_a - inv_b)
+    a_yy = sin**2 * inv_a + cos**2 * inv_b
+    dx = x[0] - centers[..., 0, None]  # (B, K, S): x of each column minus the centre
+    dy = y[:, 0] - centers[..., 1, None]  # (B, K, S): y of each row minus the centre
+    d2 = (a_yy[..., None] * dy**2)[..., :, None] + (a_xx[..., None] * dx**2)[..., None, :]  # (B, K, S, S)
+    d2 = d2 + (2 * a_xy[..., None, None]) * dy[..., :, None] * dx[..., None, :]
     return torch.sigmoid(sizes[..., None, None] - d2)
 
 

@@ -1,0 +1,116 @@
+"""BlobGAN's cost on CPU at 64 px, with the default recipe's sizes (training/configs/model/blobgan_small.yaml).
+
+1. Splatting's share of a generator forward: `layout.splat` of the structure grid and of the style maps at every
+   layer's resolution (what `BlobGANGenerator.forward` does first) vs. the whole forward, timed in the same run
+   (target: under 10%).
+2. Sampling: images/second of `BlobGANPipeline` (layout network + generator), and of re-rendering a given layout
+   (an edit: one generator forward).
+3. Training: images/second of training/train_blobgan.py's loop (D step, G step, EMA; DiffAugment and lazy R1 as
+   configured; the median of its logged 5-step windows, start-up and release left out) on in-memory images, and
+   the same for train_dcgan.py's default recipe for scale, run back to back.
+
+    python benchmarks/bench_blobgan.py               # about 3 minutes on 2 cores
+    python benchmarks/bench_blobgan.py --steps 50 --batch-size 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "training"))
+
+from bench_sampling import time_it  # noqa: E402  median of timed repeats after a warm-up
+
+
+def build_pipe():
+    from hfgan import BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
+
+    m = yaml.safe_load((ROOT / "training/configs/model/blobgan_small.yaml").read_text())
+    torch.manual_seed(0)
+    layout_net = BlobLayoutNet(m["latent_dim"], m["num_blobs"], m["structure_dim"], m["style_dim"],
+                               m["layout_hidden_dim"], m["layout_layers"], m["blob_variance"])  # fmt: skip
+    generator = BlobGANGenerator(64, m["input_size"], m["structure_dim"], m["style_dim"], m["g_channel_base"],
+                                 m["g_channel_max"])  # fmt: skip
+    pipe = BlobGANPipeline(layout_net=layout_net.eval(), generator=generator.eval())
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@torch.no_grad()
+def splat_share(batch_size: int, repeats: int) -> None:
+    pipe = build_pipe()
+    layout = pipe.layout_net(torch.randn(batch_size, pipe.layout_net.config.latent_dim))
+    g = pipe.generator
+
+    def splat():  # exactly the splats of BlobGANGenerator.forward: every layer's modulation and the input grid
+        styles = layout.features("style")
+        g.splat_modulations(layout, styles, g.config.input_size, [g.input_layer, g.to_rgb[0]],
+                            extra=layout.features("structure"))  # fmt: skip
+        for resolution, (up, conv), to_rgb in zip(g.resolutions[1:], g.layers, g.to_rgb[1:]):
+            g.splat_modulations(layout, styles, resolution, [up, conv, to_rgb])
+
+    splat_t, forward_t = [], []
+    for _ in range(3):  # interleaved, so drift in machine load hits both alike
+        splat_t.append(time_it(splat, repeats))
+        forward_t.append(time_it(lambda: g(layout), repeats))
+    s, f = statistics.median(splat_t), statistics.median(forward_t)
+    print(f"splatting: {1000 * s:.1f} ms of a {1000 * f:.1f} ms generator forward (batch {batch_size}, "
+          f"{layout.num_blobs} blobs, grids {g.config.input_size}..{g.config.image_size} px): "
+          f"{100 * s / f:.1f}% (target < 10%)")  # fmt: skip
+
+
+def sampling(batch_size: int, repeats: int) -> None:
+    pipe = build_pipe()
+    layout = pipe(num_images=batch_size, generator=torch.Generator().manual_seed(0)).layouts
+    sample_t = time_it(lambda: pipe(num_images=batch_size, output_type="pt"), repeats)
+    render_t = time_it(lambda: pipe(layout=layout.move(0, dx=0.1), output_type="pt"), repeats)
+    print(f"sampling: {batch_size / sample_t:.0f} images/s; re-rendering an edited layout: "
+          f"{batch_size / render_t:.0f} images/s, {1000 * time_it(lambda: pipe(layout=layout[0]), repeats):.0f} "
+          "ms for one image")  # fmt: skip
+
+
+def training(script: str, overrides: list[str], steps: int, workdir: Path) -> float:
+    from hydra import compose, initialize_config_dir
+
+    train = __import__(script).train
+    overrides = [f"output_dir={workdir}", "overwrite=true", f"max_steps={steps}", "max_minutes=null",
+                 "logging.wandb=disabled", "logging.every=5", "logging.progress_bar=false", "logging.sample_every=0",
+                 "metrics.every=-1", "checkpoint.every=0", *overrides]  # fmt: skip
+    with initialize_config_dir(config_dir=str(ROOT / "training" / "configs"), version_base=None):
+        cfg = compose(config_name=script, overrides=overrides)
+    train(cfg)
+    logged = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    return statistics.median(r["images_per_second"] for r in logged[1:] if "images_per_second" in r)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=40, help="training steps per script")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    os.environ.setdefault("WANDB_SILENT", "true")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 64 px")
+    splat_share(args.batch_size, args.repeats)
+    sampling(args.batch_size, args.repeats)
+    with tempfile.TemporaryDirectory() as tmp:  # both on the shipped emoji images: the data does not change speed
+        blob = training("train_blobgan", ["data=emoji", f"batch_size={args.batch_size}"], args.steps, Path(tmp) / "b")
+        dcgan = training("train_dcgan", [f"batch_size={args.batch_size}"], args.steps, Path(tmp) / "d")
+    print(f"training loop (median over 5-step windows after the first), batch {args.batch_size}: "
+          f"train_blobgan.py {blob:.1f} images/s, train_dcgan.py (default recipe) {dcgan:.1f} images/s "
+          f"({dcgan / blob:.1f}x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

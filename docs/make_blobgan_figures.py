@@ -1,0 +1,108 @@
+"""The pictures and numbers of docs/blobgan.md, from a trained BlobGAN release (default: the zoo's).
+
+    python docs/make_blobgan_figures.py                                   # zoo/blobgan-emoji-scenes -> docs/images/
+    python docs/make_blobgan_figures.py --model outputs/blobgan-emoji-scenes/release --out /tmp/figures
+
+Writes `blobgan_samples.png` (samples beside their blob layouts), `blobgan_edits.png` (each edit applied to the same
+sample: move, resize, remove, restyle, duplicate, every image above its layout) and `blobgan_edits.json`: how local
+a move is, over many samples (the share of the pixel change that falls inside the moved blob's old and new
+footprints, against the share of the image those footprints cover).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import PIL.Image
+import torch
+
+from hfgan import BlobGANPipeline, BlobLayout, render_layout
+from hfgan.models.blobgan.splat import blob_opacities, composite
+from hfgan.utils import make_image_grid
+
+SHOW = 192  # pixels per picture in the figures (samples are upscaled without smoothing: what you see is 64 px)
+
+
+def alphas(layout: BlobLayout, size: int) -> torch.Tensor:
+    """(B, K, S, S) how much of each pixel each blob covers, after depth ordering (the background left out)."""
+    return composite(blob_opacities(*layout.splat_args(), size))[:, 1:]
+
+
+def largest_blob(layout: BlobLayout, size: int) -> int:
+    """The index of the blob that covers most of the first image."""
+    return int(alphas(layout[0], size)[0].sum(dim=(1, 2)).argmax())
+
+
+def pair(pipe: BlobGANPipeline, layout: BlobLayout) -> tuple[PIL.Image.Image, PIL.Image.Image]:
+    image = pipe(layout=layout).images[0].resize((SHOW, SHOW), PIL.Image.NEAREST)
+    return image, render_layout(layout, size=SHOW)[0]
+
+
+def toward_centre(x: float, step: float) -> float:
+    return step if x < 0.5 else -step
+
+
+def edits(pipe: BlobGANPipeline, output, index: int, donor: int) -> tuple[list[str], list[PIL.Image.Image]]:
+    """Each edit of sample `index`'s largest blob; restyle takes the largest blob of sample `donor`."""
+    size = pipe.generator.config.image_size
+    layout = output.layouts[index]
+    i, j = largest_blob(layout, size), largest_blob(output.layouts[donor], size)
+    dx = toward_centre(float(layout.xs[0, i]), 0.25)
+    edited = {
+        "sample": layout,
+        f"move({i}, dx={dx:+.2f})": layout.move(i, dx=dx),
+        f"resize({i}, ds=+2)": layout.resize(i, 2.0),
+        f"remove({i})": layout.remove(i),
+        f"restyle({i}, other, {j})": layout.restyle(i, output.layouts[donor], j),
+        f"duplicate({i}, dx={-dx:+.2f})": layout.duplicate(i, dx=-dx),
+    }
+    pairs = [pair(pipe, lay) for lay in edited.values()]
+    return list(edited), [p[0] for p in pairs] + [p[1] for p in pairs]
+
+
+@torch.no_grad()
+def move_locality(pipe: BlobGANPipeline, num: int, seed: int, step: float = 0.2) -> dict[str, float]:
+    """Move the largest blob of each of `num` samples by `step` toward the centre; of the total pixel change, the
+    share inside the blob's footprint before or after the move (alpha > 0.5), and the share of the image that
+    footprint covers (what the change would be if it were spread evenly)."""
+    size = pipe.generator.config.image_size
+    output = pipe(num_images=num, generator=torch.Generator().manual_seed(seed), output_type="pt")
+    inside = area = 0.0
+    for n in range(num):
+        layout = output.layouts[n]
+        i = largest_blob(layout, size)
+        moved = layout.move(i, dx=toward_centre(float(layout.xs[0, i]), step))
+        change = (pipe(layout=moved, output_type="pt").images[0] - output.images[n]).abs().sum(0)  # (S, S)
+        footprint = (alphas(layout, size)[0, i] > 0.5) | (alphas(moved, size)[0, i] > 0.5)
+        inside += float(change[footprint].sum() / change.sum().clamp_min(1e-12))
+        area += float(footprint.float().mean())
+    return {"samples": num, "move": step, "change_inside_footprint": inside / num, "footprint_area": area / num}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(Path(__file__).resolve().parents[1] / "zoo" / "blobgan-emoji-scenes"))
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "images"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num", type=int, default=64, help="samples for the locality numbers")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pipe = BlobGANPipeline.from_pretrained(args.model)
+    pipe.set_progress_bar_config(disable=True)
+
+    output = pipe(num_images=8, generator=torch.Generator().manual_seed(args.seed))
+    pictures = [p for n in range(8) for p in pair(pipe, output.layouts[n])]
+    make_image_grid(pictures, rows=2, cols=8).save(out / "blobgan_samples.png")
+
+    names, pictures = edits(pipe, output, index=0, donor=1)
+    make_image_grid(pictures, rows=2, cols=len(names)).save(out / "blobgan_edits.png")
+    numbers = {"edits": names, "locality": move_locality(pipe, args.num, args.seed + 1)}
+    (out / "blobgan_edits.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    print(json.dumps(numbers, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""BlobGAN's generator and discriminator: shapes at tiny sizes, the modulation maths, noise modes, save/load."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobLayoutNet
+from hfgan.models.blobgan.layers import SpatialModulatedConv2d, minibatch_stddev
+
+TINY = dict(structure_dim=4, style_dim=5, channel_base=64, channel_max=8)
+
+
+def tiny_layout(batch=2, seed=0, num_blobs=3, structure_dim=4, style_dim=5):
+    torch.manual_seed(seed)
+    net = BlobLayoutNet(latent_dim=8, num_blobs=num_blobs, structure_dim=structure_dim, style_dim=style_dim,
+                        hidden_dim=16, num_layers=2)  # fmt: skip
+    return net(torch.randn(batch, 8))
+
+
+@pytest.mark.parametrize("image_size,input_size", [(16, 4), (8, 8), (32, 4)])
+def test_generator_shapes_and_widths(image_size, input_size):
+    generator = BlobGANGenerator(image_size=image_size, input_size=input_size, **TINY)
+    assert generator.resolutions[0] == input_size and generator.resolutions[-1] == image_size
+    assert len(generator.layers) == len(generator.resolutions) - 1 == len(generator.to_rgb) - 1
+    sample = generator(tiny_layout(batch=3)).sample
+    assert sample.shape == (3, 3, image_size, image_size) and torch.isfinite(sample).all()
+    # StyleGAN's width rule: channel_base / resolution capped at channel_max (64 / 16 = 4 at 16 px)
+    widths = [generator.input_layer.conv.weight.shape[0]] + [conv.conv.weight.shape[0] for _, conv in generator.layers]
+    assert widths == [min(64 // r, 8) for r in generator.resolutions]
+
+
+def test_generator_bad_config_and_mismatched_layout():
+    with pytest.raises(ValueError, match="image_size must be a power of two"):
+        BlobGANGenerator(image_size=24, input_size=4, **TINY)
+    with pytest.raises(ValueError, match=r"input_size \(32\) must be <= image_size \(16\)"):
+        BlobGANGenerator(image_size=16, input_size=32, **TINY)
+    generator = BlobGANGenerator(image_size=16, input_size=4, **TINY)
+    with pytest.raises(ValueError, match="structure features have size 6, but this generator takes structure_dim=4"):
+        generator(tiny_layout(structure_dim=6))
+    with pytest.raises(ValueError, match="noise_mode must be"):
+        generator(tiny_layout(), noise_mode="fixed")
+
+
+def test_noise_modes():
+    generator = BlobGANGenerator(image_size=16, input_size=4, **TINY)
+    for module in generator.modules():  # noise strengths start at 0; give them weight so the modes differ
+        if hasattr(module, "strength"):
+            module.strength.data.fill_(0.5)
+    layout = tiny_layout()
+    const = [generator(layout, noise_mode="const").sample for _ in range(2)]
+    torch.testing.assert_close(const[0], const[1], rtol=0, atol=0)  # the same layout renders the same image
+    assert not torch.allclose(generator(layout).sample, generator(layout).sample)  # random: fresh noise
+    assert not torch.allclose(generator(layout, noise_mode="none").sample, const[0])
+
+
+def test_spatial_modulation_equals_stylegan2_for_a_constant_style():
+    """With a style constant over the image, the spatial formulation is StyleGAN2's per-image weight modulation and
+    demodulation exactly, borders included (zero padding stays zero when scaled)."""
+    torch.manual_seed(0)
+    conv = SpatialModulatedConv2d(in_channels=3, out_channels=4, kernel_size=3, style_dim=5)
+    x, style_vector = torch.randn(2, 3, 6, 6), torch.randn(2, 5)
+    s = conv.affine(style_vector)  # (B, C_in)
+    out = conv(x, s[:, :, None, None].expand(-1, -1, 6, 6))
+    for n in range(2):
+        w = conv.weight * conv.scale * s[n][None, :, None, None]  # modulate the input channels
+        w = w * torch.rsqrt(w.pow(2).sum(dim=(1, 2, 3), keepdim=True) + 1e-8)  # demodulate each output channel
+        torch.testing.assert_close(out[n : n + 1], F.conv2d(x[n : n + 1], w, padding=1), rtol=1e-4, atol=1e-5)
+
+
+def test_demodulation_keeps_unit_variance():
+    torch.manual_seed(0)
+    conv = SpatialModulatedConv2d(in_channels=32, out_channels=32, kernel_size=3, style_dim=8)
+    style = torch.randn(4, 32, 16, 16) * 3  # large, varying styles: demodulation undoes their scale
+    out = conv(torch.randn(4, 32, 16, 16), style)
+    assert 0.8 < out[:, :, 1:-1, 1:-1].std().item() < 1.25
+
+
+def test_mapping_styles_before_splatting_equals_mapping_the_splatted_map():
+    """The generator splats each blob's affine-mapped style; that equals mapping the splatted style map pixel by
+    pixel, because the alphas sum to 1 (the affine's bias passes through)."""
+    generator = BlobGANGenerator(image_size=16, input_size=4, **TINY)
+    layout, affine = tiny_layout(), generator.input_layer.conv.affine
+    (mapped,) = generator.splat_modulations(layout, layout.features("style"), 8, [generator.input_layer])
+    (style_map,) = layout.splat("style", [8])  # (B, E, 8, 8)
+    expected = affine(style_map.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # the affine at every pixel
+    torch.testing.assert_close(mapped, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_minibatch_stddev_against_a_hand_computation():
+    x = torch.randn(6, 2, 4, 4)
+    out = minibatch_stddev(x, group_size=4)  # 6 is not divisible by 4: groups of 3, images n and n + 2 and n + 4
+    assert out.shape == (6, 3, 4, 4)
+    torch.testing.assert_close(out[:, :2], x)
+    groups = x.view(3, 2, 2, 4, 4)
+    expected = (groups.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (2,)
+    for n in range(6):
+        assert torch.allclose(out[n, 2], expected[n % 2].expand(4, 4))
+
+
+@pytest.mark.parametrize("image_size", [4, 16])
+def test_discriminator_shapes(image_size):
+    discriminator = BlobGANDiscriminator(image_size=image_size, channel_base=64, channel_max=8)
+    out = discriminator(torch.randn(6, 3, image_size, image_size))
+    assert out.logits.shape == (6,) and out.features.shape == (6, discriminator.backbone.out_features)
+    assert BlobGANDiscriminator(image_size=16, channel_base=64, channel_max=8, mbstd_group_size=0)(
+        torch.randn(5, 3, 16, 16)).logits.shape == (5,)  # fmt: skip
+    with pytest.raises(ValueError, match=rf"images must have shape \(batch_size, 3, {image_size}, {image_size}\)"):
+        discriminator(torch.randn(2, 3, image_size * 2, image_size * 2))
+
+
+def test_save_load_round_trip(tmp_path):
+    generator = BlobGANGenerator(image_size=16, input_size=4, **TINY)
+    discriminator = BlobGANDiscriminator(image_size=16, channel_base=64, channel_max=8)
+    generator.save_pretrained(tmp_path / "g")
+    discriminator.save_pretrained(tmp_path / "d")
+    layout, images = tiny_layout(), torch.randn(2, 3, 16, 16)
+    g2, d2 = BlobGANGenerator.from_pretrained(tmp_path / "g"), BlobGANDiscriminator.from_pretrained(tmp_path / "d")
+    assert g2.config.channel_max == 8 and d2.config.mbstd_group_size == 4
+    torch.testing.assert_close(g2(layout, noise_mode="const").sample, generator(layout, noise_mode="const").sample)
+    torch.testing.assert_close(d2(images).logits, discriminator(images).logits)

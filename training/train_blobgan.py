@@ -1,0 +1,217 @@
+"""Train BlobGAN (noise -> blob layout -> image) on a collection of scenes; write samples, checkpoints and a release.
+
+    # the scenes (1 to 4 emoji on plain or textured backgrounds), once
+    hfgan prepare-scenes --out data/scenes
+    # the default CPU recipe at 64 px: a one-hour budget (docs/blobgan.md); the zoo's blobgan-emoji-scenes
+    python training/train_blobgan.py
+    # a first look in a few minutes
+    python training/train_blobgan.py max_minutes=5 output_dir=outputs/blobgan-quick
+    # tiny, for tests
+    python training/train_blobgan.py experiment=blobgan_debug output_dir=/tmp/blobgan-debug
+    # your own scenes: prepare them from your objects, or use any prepared parquet of images
+    hfgan prepare-scenes my_objects/ --out data/my-scenes
+    python training/train_blobgan.py data.source=data/my-scenes/scenes-64-train.parquet data.name=my-scenes
+    # the paper's 256 px model on a GPU (untested here: no GPU), on one or several GPUs
+    accelerate launch training/train_blobgan.py experiment=blobgan256
+    # continue a run; push the release (and checkpoints) to the Hub
+    python training/train_blobgan.py resume=latest output_dir=outputs/blobgan-emoji-scenes
+    python training/train_blobgan.py hub.push=true hub.repo_id=user/blobgan-emoji-scenes
+
+Every value lives in training/configs/ (train_blobgan.yaml and its groups); an unknown key is an error naming it.
+Ctrl-C (or SIGTERM) stops after the current step with a checkpoint and a release; a second Ctrl-C stops at once.
+Everything around the D and G steps (output folder, resume, logging, cadence, pushes) is `common.TrainingRun`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hydra
+import torch
+from accelerate import Accelerator
+from omegaconf import MISSING, DictConfig
+
+from common import (
+    EMAConfig,
+    GANOptimConfig,
+    GANRunConfig,
+    TrainingRun,
+    batch_indices,
+    check_finite,
+    gan_d_loss,
+    gan_scalars,
+    load_training_images,
+    make_evaluator,
+    run_main,
+    step_seed,
+    validate_config,
+)
+from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
+from hfgan.augment import diff_augment, parse_policy
+from hfgan.losses import g_loss
+from hfgan.training import EMA
+
+
+@dataclass
+class BlobGANModelConfig:  # training/configs/model/blobgan_*.yaml
+    latent_dim: int = MISSING
+    num_blobs: int = MISSING
+    structure_dim: int = MISSING
+    style_dim: int = MISSING
+    layout_hidden_dim: int = MISSING
+    layout_layers: int = MISSING
+    blob_variance: float = MISSING
+    input_size: int = MISSING
+    g_channel_base: int = MISSING
+    g_channel_max: int = MISSING
+    d_channel_base: int = MISSING
+    d_channel_max: int = MISSING
+
+
+@dataclass
+class BlobGANOptimConfig(GANOptimConfig):
+    layout_lr: float = MISSING
+
+
+@dataclass
+class LossConfig:
+    r1_gamma: float = MISSING
+    r1_every: int = MISSING
+
+
+@dataclass
+class JitterConfig:
+    xy: float = MISSING
+    size: float = MISSING
+    angle: float = MISSING
+
+
+@dataclass
+class TrainBlobGANConfig(GANRunConfig):
+    model: BlobGANModelConfig = field(default_factory=BlobGANModelConfig)
+    optim: BlobGANOptimConfig = field(default_factory=BlobGANOptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    jitter: JitterConfig = field(default_factory=JitterConfig)
+    ema: EMAConfig = field(default_factory=EMAConfig)
+    truncation_samples: int = MISSING
+
+
+def train(cfg: DictConfig) -> dict:
+    """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
+    cfg = validate_config(cfg, TrainBlobGANConfig)
+    parse_policy(list(cfg.augment.policy))  # fail now, not at the first step
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
+    rank, world = accelerator.process_index, accelerator.num_processes
+    with TrainingRun(cfg, accelerator) as run:
+        # ---- data: uint8 images in memory, (N, 3, S, S); batches are drawn by (seed, step, rank)
+        try:
+            dataset = load_training_images(cfg.data)
+        except FileNotFoundError as error:
+            if "scenes" not in cfg.data.source:
+                raise
+            raise FileNotFoundError(f"{error}. Make the scenes first: hfgan prepare-scenes --out "
+                                    f"{Path(cfg.data.source).parent} (see docs/datasets.md)") from None  # fmt: skip
+        num_images, image_size = len(dataset), cfg.data.image_size
+        if num_images < cfg.batch_size:
+            raise ValueError(f"batch_size={cfg.batch_size} is larger than the dataset ({num_images} images)")
+
+        # ---- networks, optimisers, EMA; all restored from the checkpoint when resuming
+        torch.manual_seed(cfg.seed)
+        m = cfg.model
+        layout_net = BlobLayoutNet(m.latent_dim, m.num_blobs, m.structure_dim, m.style_dim, m.layout_hidden_dim,
+                                   m.layout_layers, m.blob_variance)  # fmt: skip
+        generator = BlobGANGenerator(image_size, m.input_size, m.structure_dim, m.style_dim, m.g_channel_base,
+                                     m.g_channel_max)  # fmt: skip
+        discriminator = BlobGANDiscriminator(image_size, m.d_channel_base, m.d_channel_max)
+        betas = (cfg.optim.beta1, cfg.optim.beta2)
+        opt_g = torch.optim.Adam([{"params": generator.parameters(), "lr": cfg.optim.g_lr},
+                                  {"params": layout_net.parameters(), "lr": cfg.optim.layout_lr}], betas=betas)  # fmt: skip
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.optim.d_lr, betas=betas)
+        ema_layout = EMA(layout_net, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
+        ema_generator = EMA(generator, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
+        run.track(
+            models={"layout_net": layout_net, "generator": generator, "layout_net_ema": ema_layout.model,
+                    "generator_ema": ema_generator.model, "discriminator": discriminator},  # fmt: skip
+            optimizers={"opt_g": opt_g, "opt_d": opt_d},
+            states={"ema_layout": ema_layout, "ema_generator": ema_generator},
+        )
+        layout_net, generator, discriminator, opt_g, opt_d = accelerator.prepare(
+            layout_net, generator, discriminator, opt_g, opt_d
+        )
+        device = accelerator.device
+        ema_layout.model.to(device)
+        ema_generator.model.to(device)
+
+        def ema_pipeline() -> BlobGANPipeline:
+            """The EMA networks, with the layout network's mean output (truncation) computed for its own weights."""
+            mean_rng = torch.Generator().manual_seed(cfg.seed + 1)  # its own RNG: training draws stay as is
+            ema_layout.model.compute_mean(cfg.truncation_samples, generator=mean_rng)
+            pipe = BlobGANPipeline(layout_net=ema_layout.model, generator=ema_generator.model)
+            pipe.set_progress_bar_config(disable=True)
+            return pipe
+
+        fixed_rng = torch.Generator().manual_seed(cfg.seed)
+        fixed_latents = torch.randn(cfg.logging.num_samples, m.latent_dim, generator=fixed_rng)  # for grids
+        run.set_release(
+            pipeline=ema_pipeline,
+            sample_inputs={"latents": fixed_latents},
+            evaluator=make_evaluator(cfg, image_size) if run.is_main else None,
+            extra_models={"discriminator": discriminator},
+            card={
+                "loss": f"non-saturating logistic, lazy R1 (gamma {cfg.loss.r1_gamma}, every {cfg.loss.r1_every} steps)",
+                "augmentation": ", ".join(cfg.augment.policy) or "none",
+                "blobs": f"{m.num_blobs}, jittered by xy ±{cfg.jitter.xy}, size ±{cfg.jitter.size}, "
+                f"angle ±{cfg.jitter.angle} while training",
+            },
+        )
+
+        # ---- the loop
+        policy, jitter = list(cfg.augment.policy), cfg.jitter
+        while run.next_step():
+            step = run.step
+            torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
+            idx = batch_indices(num_images, cfg.batch_size, step, cfg.seed, rank, world)
+            real = dataset.uint8(idx).to(device).float().div_(127.5).sub_(1.0)  # uint8 -> [-1, 1], (B, 3, S, S)
+            z = torch.randn(cfg.batch_size, m.latent_dim, device=device)
+
+            # Discriminator step: real vs. generated (from jittered layouts), both through the same DiffAugment, lazy
+            # R1 on the reals
+            with accelerator.autocast():
+                layout = layout_net(z).jittered(jitter.xy, jitter.size, jitter.angle)
+                fake = generator(layout).sample  # (B, 3, S, S)
+                d_total, d_out = gan_d_loss(discriminator, real, fake, policy, "non_saturating", cfg.loss.r1_gamma,
+                                            cfg.loss.r1_every, step)  # fmt: skip
+            check_finite(step, d_total, run.out)
+            opt_d.zero_grad(set_to_none=True)
+            accelerator.backward(d_total)
+            opt_d.step()
+
+            # Generator step (generator and layout network): fool the just-updated D on freshly augmented fakes
+            with accelerator.autocast():
+                g_out = g_loss("non_saturating", discriminator(diff_augment(fake, policy)).logits.float())
+            check_finite(step, g_out["loss"], run.out)
+            opt_g.zero_grad(set_to_none=True)
+            accelerator.backward(g_out["loss"])
+            opt_g.step()
+            ema_layout.update(accelerator.unwrap_model(layout_net))
+            ema_generator.update(accelerator.unwrap_model(generator))
+
+            run.end_step(
+                images=cfg.batch_size * world,
+                scalars=lambda: {
+                    **gan_scalars(d_out, g_out),
+                    "blob_size_mean": layout.sizes.mean().item(),  # s: do blobs grow, shrink or vanish?
+                    "ema_decay": ema_generator.current_decay(),
+                },
+            )
+        return run.finish()
+
+
+@hydra.main(config_path="configs", config_name="train_blobgan", version_base=None)
+def main(cfg: DictConfig) -> None:
+    run_main(train, cfg)
+
+
+if __name__ == "__main__":
+    main()
