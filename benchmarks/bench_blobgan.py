@@ -11,6 +11,7 @@
 
     python benchmarks/bench_blobgan.py               # about 3 minutes on 2 cores
     python benchmarks/bench_blobgan.py --steps 50 --batch-size 32
+    python benchmarks/bench_blobgan.py --paper       # also the splatting share at the paper's 256 px sizes
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ sys.path.insert(0, str(ROOT / "training"))
 from bench_sampling import time_it  # noqa: E402  median of timed repeats after a warm-up
 
 
-def build_pipe():
+def build_pipe(model: str = "blobgan_small", image_size: int = 64):
+    """An untrained pipeline with the sizes of training/configs/model/<model>.yaml (speed does not need weights)."""
     from hfgan import BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
 
-    m = yaml.safe_load((ROOT / "training/configs/model/blobgan_small.yaml").read_text())
+    m = yaml.safe_load((ROOT / f"training/configs/model/{model}.yaml").read_text())
     torch.manual_seed(0)
     layout_net = BlobLayoutNet(m["latent_dim"], m["num_blobs"], m["structure_dim"], m["style_dim"],
                                m["layout_hidden_dim"], m["layout_layers"], m["blob_variance"])  # fmt: skip
-    generator = BlobGANGenerator(64, m["input_size"], m["structure_dim"], m["style_dim"], m["g_channel_base"],
+    generator = BlobGANGenerator(image_size, m["input_size"], m["structure_dim"], m["style_dim"], m["g_channel_base"],
                                  m["g_channel_max"])  # fmt: skip
     pipe = BlobGANPipeline(layout_net=layout_net.eval(), generator=generator.eval())
     pipe.set_progress_bar_config(disable=True)
@@ -48,8 +50,8 @@ def build_pipe():
 
 
 @torch.no_grad()
-def splat_share(batch_size: int, repeats: int) -> None:
-    pipe = build_pipe()
+def splat_share(batch_size: int, repeats: int, model: str = "blobgan_small", image_size: int = 64) -> None:
+    pipe = build_pipe(model, image_size)
     layout = pipe.layout_net(torch.randn(batch_size, pipe.layout_net.config.latent_dim))
     g = pipe.generator
 
@@ -65,7 +67,7 @@ def splat_share(batch_size: int, repeats: int) -> None:
         splat_t.append(time_it(splat, repeats))
         forward_t.append(time_it(lambda: g(layout), repeats))
     s, f = statistics.median(splat_t), statistics.median(forward_t)
-    print(f"splatting: {1000 * s:.1f} ms of a {1000 * f:.1f} ms generator forward (batch {batch_size}, "
+    print(f"splatting ({model}): {1000 * s:.1f} ms of a {1000 * f:.1f} ms generator forward (batch {batch_size}, "
           f"{layout.num_blobs} blobs, grids {g.config.input_size}..{g.config.image_size} px): "
           f"{100 * s / f:.1f}% (target < 10%)")  # fmt: skip
 
@@ -99,10 +101,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="training steps per script")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--paper", action="store_true", help="also the splatting share at the paper's 256 px sizes")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_SILENT", "true")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 64 px")
     splat_share(args.batch_size, args.repeats)
+    if args.paper:  # StyleGAN2 config-f widths: the same splats, far more convolution per pixel
+        splat_share(2, 2, model="blobgan256", image_size=256)
     sampling(args.batch_size, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:  # both on the shipped emoji images: the data does not change speed
         blob = training("train_blobgan", ["data=emoji", f"batch_size={args.batch_size}"], args.steps, Path(tmp) / "b")

@@ -35,7 +35,7 @@ from hfgan.training import load_state, resolve_resume, save_checkpoint
 from hfgan.training.checkpoint import capture_rng_state, restore_rng_state
 from hfgan.training.release import PushError, push_folder, save_release
 from hfgan.training.stop import GracefulStop
-from hfgan.utils import atomic_write, make_image_grid
+from hfgan.utils import atomic_write
 
 # --------------------------------------------------------------------------------------------------------------------
 # Config schema of the groups every script shares. Fields are types only (MISSING): the YAML files in configs/ hold
@@ -255,10 +255,10 @@ class RunLogger:
         if self.run is not None:
             self.run.log(scalars, step=step)
 
-    def log_grid(self, step: int, images) -> Path | None:
+    def log_grid(self, step: int, grid) -> Path | None:
+        """Save the sample grid (a PIL image) of `step` as samples/step-NNNNNNN.png, and send it to wandb."""
         if not self.enabled:
             return None
-        grid = make_image_grid(images)
         path = atomic_write(self.output_dir / "samples" / f"step-{step:07d}.png", lambda t: grid.save(t, format="PNG"))
         if self.run is not None:
             import wandb
@@ -368,7 +368,7 @@ class TrainingRun:
 
         with TrainingRun(cfg, accelerator) as run:                 # output folder, logging, the resume point
             run.track(models={...}, optimizers={...}, states={...})    # what a checkpoint holds; restored on resume
-            run.set_release(pipeline=..., sample_inputs=..., evaluator=..., extra_models=..., card=...)
+            run.set_release(pipeline=..., samples=..., evaluator=..., extra_models=..., card=...)
             while run.next_step():                                     # False at max_steps, max_minutes or Ctrl-C
                 ...  # the script's own training step, at step `run.step`
                 run.end_step(images=cfg.batch_size * world, scalars=lambda: {...})
@@ -401,7 +401,7 @@ class TrainingRun:
         self.models: dict[str, torch.nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.states: dict[str, Any] = {}
-        self.pipeline = self.sample_inputs = self.evaluator = None
+        self.pipeline = self.samples = self.evaluator = None
         self.extra_models: dict[str, torch.nn.Module] = {}
         self.card: dict[str, Any] = {}
         self.stop = GracefulStop()
@@ -448,7 +448,7 @@ class TrainingRun:
     def set_release(
         self,
         pipeline: Callable[[], Any],
-        sample_inputs: dict[str, Any] | None = None,
+        samples: Callable[[Any], Any] | None = None,
         evaluator: Callable[[Any], dict[str, float]] | None = None,
         extra_models: dict[str, torch.nn.Module] | None = None,
         card: dict[str, Any] | None = None,
@@ -458,13 +458,14 @@ class TrainingRun:
         Args:
             pipeline: builds the pipeline to release from the current weights (e.g. the EMA generator); called before
                 every checkpoint, grid and evaluation, so it may also refresh state that a checkpoint saves.
-            sample_inputs: keyword arguments of the pipeline call that draws the sample grids (fixed latents), or
+            samples: `samples(pipeline) -> PIL image`, the sample grid (of fixed latents, so grids compare across
+                steps), or None for a pipeline that draws no images.
                 None for a pipeline that draws no images.
             evaluator: `evaluator(pipeline) -> {metric: value}`, run every `metrics.every` steps and at the end.
             extra_models: saved in the release beside the pipeline, each in a folder of its name.
             card: the script's own facts for the model card's training table (loss, augmentation, ...).
         """
-        self.pipeline, self.sample_inputs, self.evaluator = pipeline, sample_inputs, evaluator
+        self.pipeline, self.samples, self.evaluator = pipeline, samples, evaluator
         self.extra_models, self.card = dict(extra_models or {}), dict(card or {})
 
     # ------------------------------------------------------------------------------------------------------ loop
@@ -506,9 +507,9 @@ class TrainingRun:
             self._last_log = (now, self.images_seen)
         if last:
             return
-        grids = self.sample_inputs is not None and cfg.logging.sample_every
+        grids = self.samples is not None and cfg.logging.sample_every
         if self.is_main and grids and step % cfg.logging.sample_every == 0:
-            self.logger.log_grid(step, self.pipeline()(**self.sample_inputs).images)
+            self.logger.log_grid(step, self.samples(self.pipeline()))
         if self.is_main and self.evaluator is not None and cfg.metrics.every > 0 and step % cfg.metrics.every == 0:
             self._evaluate(self.pipeline())
         if cfg.checkpoint.every and step % cfg.checkpoint.every == 0:
@@ -524,7 +525,7 @@ class TrainingRun:
         if self.is_main:
             if self.stop_reason is not None:
                 print(self._resume_hint(), flush=True)
-            samples = f"Samples: {self.out / 'samples'}; " if self.sample_inputs is not None else ""
+            samples = f"Samples: {self.out / 'samples'}; " if self.samples is not None else ""
             print(f"Done: {self.step} steps, {self.images_seen} images in {wall / 60:.1f} min. {samples}release: "
                   f"{self.out / 'release'}", flush=True)  # fmt: skip
         if self.failed_pushes:
@@ -569,8 +570,8 @@ class TrainingRun:
     def _release(self, pipe, wall_seconds: float, final: bool) -> None:
         cfg, step = self.cfg, self.step
         grid = None
-        if self.sample_inputs is not None:
-            grid = self.logger.log_grid(step, pipe(**self.sample_inputs).images)
+        if self.samples is not None:
+            grid = self.logger.log_grid(step, self.samples(pipe))
         if self.evaluator is not None and (final or cfg.metrics.every == 0) and self._evaluated != step:
             self._evaluate(pipe)
         steps = f"{step} of {cfg.max_steps} (stopped by {self.stop_reason})" if self.stop_reason else f"{step}"

@@ -47,10 +47,11 @@ from common import (
     step_seed,
     validate_config,
 )
-from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
+from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet, render_layout
 from hfgan.augment import diff_augment, parse_policy
 from hfgan.losses import g_loss
 from hfgan.training import EMA
+from hfgan.utils import make_image_grid
 
 
 @dataclass
@@ -95,6 +96,14 @@ class TrainBlobGANConfig(GANRunConfig):
     jitter: JitterConfig = field(default_factory=JitterConfig)
     ema: EMAConfig = field(default_factory=EMAConfig)
     truncation_samples: int = MISSING
+
+
+def samples_beside_layouts(pipe: BlobGANPipeline, latents: torch.Tensor, per_row: int = 8):
+    """The sample grid: each sample beside its blobs (`render_layout`), `per_row` pairs a row."""
+    output = pipe(latents=latents)
+    layouts = render_layout(output.layouts, size=output.images[0].width, numbers=False)
+    tiles = [tile for pair in zip(output.images, layouts) for tile in pair]
+    return make_image_grid(tiles, cols=2 * min(per_row, len(latents)))
 
 
 def train(cfg: DictConfig) -> dict:
@@ -155,7 +164,7 @@ def train(cfg: DictConfig) -> dict:
         fixed_latents = torch.randn(cfg.logging.num_samples, m.latent_dim, generator=fixed_rng)  # for grids
         run.set_release(
             pipeline=ema_pipeline,
-            sample_inputs={"latents": fixed_latents},
+            samples=lambda pipe: samples_beside_layouts(pipe, fixed_latents),
             evaluator=make_evaluator(cfg, image_size) if run.is_main else None,
             extra_models={"discriminator": discriminator},
             card={

@@ -56,6 +56,7 @@ from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline
 from hfgan.augment import diff_augment, parse_policy
 from hfgan.losses import g_loss
 from hfgan.training import EMA, recalibrate_batch_norm
+from hfgan.utils import make_image_grid
 
 
 @dataclass
@@ -121,7 +122,7 @@ def train(cfg: DictConfig) -> dict:
         fixed_latents = torch.randn(cfg.logging.num_samples, cfg.model.latent_dim, generator=fixed_rng)  # for grids
         run.set_release(
             pipeline=ema_pipeline,
-            sample_inputs={"latents": fixed_latents},
+            samples=lambda pipe: make_image_grid(pipe(latents=fixed_latents).images),
             evaluator=make_evaluator(cfg, image_size) if run.is_main else None,
             extra_models={"discriminator": discriminator},
             card={"loss": cfg.loss.kind, "augmentation": ", ".join(cfg.augment.policy) or "none"},

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import PIL.Image
 import pytest
 import torch
 import yaml
@@ -21,6 +22,8 @@ def test_debug_run_end_to_end(run_blobgan, tmp_path):
     assert summary["steps"] == 6 and summary["images_seen"] == 48
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["step-0000003.png", "step-0000006.png"]
     assert set(losses(out)) == set(range(1, 7))
+    grid = PIL.Image.open(out / "samples" / "step-0000006.png")
+    assert grid.size == (16 * 16, 2 * 16)  # 16 samples of 16 px, each beside its blobs, 8 pairs a row
     last = list_checkpoints(out / "checkpoints")[-1]
     assert {p.name for p in last.iterdir() if p.is_dir()} == {"layout_net", "generator", "layout_net_ema",
                                                                "generator_ema", "discriminator"}  # fmt: skip

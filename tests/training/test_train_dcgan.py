@@ -80,9 +80,9 @@ def test_output_dir_holding_a_run_is_not_overwritten(run_dcgan, tmp_path):
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(run_dcgan, tmp_path, monkeypatch):
-    import train_dcgan
+    import common
 
-    real_d_loss = train_dcgan.d_loss
+    real_d_loss = common.d_loss  # the discriminator loss the scripts' shared gan_d_loss calls
     calls = {"n": 0}
 
     def poisoned(kind, real_logits, fake_logits):
@@ -92,7 +92,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(run_dcgan, tmp
             out["loss"] = out["loss"] * float("nan")
         return out
 
-    monkeypatch.setattr(train_dcgan, "d_loss", poisoned)
+    monkeypatch.setattr(common, "d_loss", poisoned)
     with pytest.raises(FloatingPointError, match="step 5"):
         run_dcgan()
     assert [p.name for p in list_checkpoints(tmp_path / "run" / "checkpoints")] == ["step-0000003"]
