@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 _MODULES = {  # where each public name lives; imported on first use
     ".models.blobgan.discriminator": ["BlobGANDiscriminator"],
+    ".models.blobgan.encoder": ["BlobGANEncoder"],
     ".models.blobgan.generator": ["BlobGANGenerator"],
     ".models.blobgan.layout": ["BlobLayout", "render_layout"],
     ".models.blobgan.layout_net": ["BlobLayoutNet"],
@@ -36,6 +37,7 @@ install_transformers_hook()
 
 if TYPE_CHECKING:
     from .models.blobgan.discriminator import BlobGANDiscriminator
+    from .models.blobgan.encoder import BlobGANEncoder
     from .models.blobgan.generator import BlobGANGenerator
     from .models.blobgan.layout import BlobLayout, render_layout
     from .models.blobgan.layout_net import BlobLayoutNet

@@ -188,7 +188,16 @@ def render_model_card(
 # ------------------------------------------------------------------------------------------------ model-index results
 
 MEMORIZATION_KEYS = ("ratio", "copy_fraction")  # the memorisation numbers that go to a model card
-_PLAIN_NAMES = {"fid": "FID", "kid": "KID", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy"}
+_PLAIN_NAMES = {
+    "fid": "FID", "kid": "KID", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
+    # BlobGAN inversion (hfgan.metrics.inversion)
+    "reconstruction_psnr": "Reconstruction PSNR (dB)",
+    "reconstruction_fd_emoji_cnn": "Reconstruction FD (emoji-cnn)",
+    "fake_reconstruction_psnr": "Reconstruction PSNR on generated images (dB)",
+    "latent_error": "Latent error on generated images (MSE)",
+    "object_hit_rate": "Objects hit by a visible blob centre",
+    "blob_in_object_rate": "Visible blob centres inside an object",
+}  # fmt: skip
 _PREFIXES = (("fd_", "FD"), ("kid_", "KID"), ("precision_", "Precision"), ("recall_", "Recall"))
 _BACKBONE_NAMES = {"inception": "Inception", "dinov2": "DINOv2", "emoji_cnn": "emoji-cnn"}
 

@@ -1,4 +1,4 @@
-"""GAN losses as pure functions of discriminator logits (and, for R1, real images).
+"""GAN losses as pure functions of discriminator logits (and, for R1, real images), and BlobGAN's inversion loss.
 
 Each function returns a dict of named scalars: `"loss"` is what to backpropagate, the rest are for logging. The
 training loop decides what to log. Logits are pre-sigmoid, so every BCE form is computed stably with softplus:
@@ -112,3 +112,54 @@ def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tens
     layer's activations f, flattened per image. `real_features` should be detached (the target)."""
     gap = real_features.flatten(1).mean(0) - fake_features.flatten(1).mean(0)  # (F,)
     return {"loss": gap.pow(2).sum(), "feature_gap": gap.abs().mean().detach()}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# BlobGAN inversion: an encoder E maps images to the raw layout vector beta; the frozen generator G renders it back.
+
+
+def inversion_loss(
+    real: torch.Tensor,
+    real_reconstruction: torch.Tensor,
+    fake: torch.Tensor,
+    fake_reconstruction: torch.Tensor,
+    fake_raw: torch.Tensor,
+    predicted_fake_raw: torch.Tensor,
+    perceptual,
+    latent_weight: float = 10.0,
+) -> dict[str, torch.Tensor]:
+    """BlobGAN's inversion loss, exactly:
+
+        L = P(x_real, G(E(x_real))) + P(x_fake, G(E(x_fake))) + L2(x_real, G(E(x_real))) + L2(x_fake, G(E(x_fake)))
+            + lambda * L2(beta_fake, E(x_fake))
+
+    where x_fake = G(beta_fake) is generated from a layout network's raw layout beta_fake.
+
+    Args:
+        real, real_reconstruction: x_real and G(E(x_real)), `(B, 3, H, W)` in [-1, 1].
+        fake, fake_reconstruction: x_fake and G(E(x_fake)), `(B', 3, H, W)`.
+        fake_raw, predicted_fake_raw: beta_fake and E(x_fake), `(B', raw_dim)`.
+        perceptual: `perceptual(a, b) -> (B,)` distances (an `hfgan.perceptual.PerceptualDistance`); P is its mean
+            over the batch.
+        latent_weight: lambda.
+
+    L2 is the mean squared error over every element (pixels and channels, or raw layout coordinates) and the batch.
+
+    Returns:
+        `"loss"` and each term unweighted (detached): `"perceptual_real"`, `"perceptual_fake"`, `"l2_real"`,
+        `"l2_fake"`, `"latent_l2"` (lambda * latent_l2 is its share of the loss).
+    """
+    for name, (a, b) in {"real": (real, real_reconstruction), "fake": (fake, fake_reconstruction),
+                         "fake_raw": (fake_raw, predicted_fake_raw)}.items():  # fmt: skip
+        if a.shape != b.shape:
+            raise ValueError(f"{name} and its prediction must have the same shape, got {tuple(a.shape)} and "
+                             f"{tuple(b.shape)}")  # fmt: skip
+    terms = {
+        "perceptual_real": perceptual(real, real_reconstruction).mean(),
+        "perceptual_fake": perceptual(fake, fake_reconstruction).mean(),
+        "l2_real": F.mse_loss(real_reconstruction, real),
+        "l2_fake": F.mse_loss(fake_reconstruction, fake),
+        "latent_l2": F.mse_loss(predicted_fake_raw, fake_raw),
+    }
+    loss = sum(value for name, value in terms.items() if name != "latent_l2") + latent_weight * terms["latent_l2"]
+    return {"loss": loss, **{name: value.detach() for name, value in terms.items()}}

@@ -93,3 +93,36 @@ def test_feature_matching_is_the_squared_gap_of_batch_means():
     real, fake = torch.randn(6, 2, 3, 3), torch.randn(4, 2, 3, 3)
     gap = real.flatten(1).mean(0) - fake.flatten(1).mean(0)
     torch.testing.assert_close(feature_matching_loss(real, fake)["loss"], (gap**2).sum())
+
+
+def test_inversion_loss_equals_a_hand_computation():
+    """Two 1-channel 1x2 "images" per batch and a perceptual distance P(a, b) = sum |a - b| per image, so every term
+    is computed by hand:
+      real:  x = [0, 0], [1, 1];  G(E(x)) = [1, 3], [1, 1]  ->  P = mean(4, 0) = 2;  L2 = mean(1, 9, 0, 0) = 2.5
+      fake:  x = [1, 1], [0, 2];  G(E(x)) = [1, 2], [2, 2]  ->  P = mean(1, 2) = 1.5;  L2 = mean(0, 1, 4, 0) = 1.25
+      beta = [0, 2], [1, 1];  E(x_fake) = [1, 2], [1, 3]   ->  L2 = mean(1, 0, 0, 4) = 1.25
+    """
+    from hfgan.losses import inversion_loss
+
+    def as_images(rows):
+        return torch.tensor(rows).view(2, 1, 1, 2)
+
+    def perceptual(a, b):
+        return (a - b).abs().flatten(1).sum(1)
+
+    args = (as_images([[0.0, 0.0], [1.0, 1.0]]), as_images([[1.0, 3.0], [1.0, 1.0]]),
+            as_images([[1.0, 1.0], [0.0, 2.0]]), as_images([[1.0, 2.0], [2.0, 2.0]]),
+            torch.tensor([[0.0, 2.0], [1.0, 1.0]]), torch.tensor([[1.0, 2.0], [1.0, 3.0]]), perceptual)  # fmt: skip
+    out = inversion_loss(*args)  # lambda = 10 by default
+    expected = {"perceptual_real": 2.0, "perceptual_fake": 1.5, "l2_real": 2.5, "l2_fake": 1.25, "latent_l2": 1.25}
+    assert {k: v.item() for k, v in out.items() if k != "loss"} == expected
+    assert out["loss"].item() == 2.0 + 1.5 + 2.5 + 1.25 + 10 * 1.25
+    assert inversion_loss(*args, latent_weight=2.0)["loss"].item() == 2.0 + 1.5 + 2.5 + 1.25 + 2 * 1.25
+    assert inversion_loss(*args, latent_weight=0.0)["loss"].item() == 2.0 + 1.5 + 2.5 + 1.25
+
+    # the gradient reaches the reconstructions and E(x_fake), through every term
+    prediction = args[5].clone().requires_grad_(True)
+    inversion_loss(*args[:5], prediction, perceptual)["loss"].backward()
+    torch.testing.assert_close(prediction.grad, 10 * 2 * (prediction - args[4]).detach() / 4)
+    with pytest.raises(ValueError, match=r"fake_raw and its prediction must have the same shape"):
+        inversion_loss(*args[:5], torch.zeros(2, 3), perceptual)

@@ -1,4 +1,5 @@
-"""Sample-quality metrics: Fréchet distance, KID, precision/recall and a memorisation check, on any backbone.
+"""Sample-quality metrics: Fréchet distance, KID, precision/recall and a memorisation check, on any backbone; and
+BlobGAN inversion's (`inversion`: reconstruction PSNR, latent error, blob-object alignment).
 
 The maths (`distances`) works on feature tensors; backbones (`backbones`) turn images into features; the
 [`Evaluator`] (`evaluate`) samples a generator in chunks and caches reference features. See docs/metrics.md.
@@ -31,6 +32,15 @@ _MODULES = {  # where each public name lives; imported on first use
         "precision_recall",
     ],
     ".classification": ["classification_metrics", "evaluate_classifier"],
+    ".inversion": [
+        "blob_object_alignment",
+        "blob_peak_alphas",
+        "evaluate_inversion",
+        "latent_error",
+        "psnr",
+        "scenes_with_boxes",
+        "visible_blobs",
+    ],
     ".registry": ["METRIC_REGISTRY", "METRICS", "Metric", "metric_names"],
     ".evaluate": ["EvaluationResult", "Evaluator", "closest_pairs_grid"],
     "..cards": ["to_model_index"],
@@ -51,6 +61,15 @@ if TYPE_CHECKING:
         load_backbone,
     )
     from .classification import classification_metrics, evaluate_classifier
+    from .inversion import (
+        blob_object_alignment,
+        blob_peak_alphas,
+        evaluate_inversion,
+        latent_error,
+        psnr,
+        scenes_with_boxes,
+        visible_blobs,
+    )
     from .distances import (
         MemorizationResult,
         feature_statistics,

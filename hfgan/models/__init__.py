@@ -4,6 +4,7 @@ from .._lazy import lazy_exports
 
 _MODULES = {  # where each public name lives; imported on first use
     ".blobgan.discriminator": ["BlobGANDiscriminator", "BlobGANDiscriminatorOutput"],
+    ".blobgan.encoder": ["BlobGANEncoder", "BlobGANEncoderOutput"],
     ".blobgan.generator": ["BlobGANGenerator", "BlobGANGeneratorOutput"],
     ".blobgan.layout": ["BlobLayout", "render_layout"],
     ".blobgan.layout_net": ["BlobLayoutNet"],
@@ -16,6 +17,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
 
 if TYPE_CHECKING:
     from .blobgan.discriminator import BlobGANDiscriminator, BlobGANDiscriminatorOutput
+    from .blobgan.encoder import BlobGANEncoder, BlobGANEncoderOutput
     from .blobgan.generator import BlobGANGenerator, BlobGANGeneratorOutput
     from .blobgan.layout import BlobLayout, render_layout
     from .blobgan.layout_net import BlobLayoutNet

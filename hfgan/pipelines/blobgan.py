@@ -1,19 +1,22 @@
-"""Sampling scenes from BlobGAN, and rendering (edited) blob layouts."""
+"""Sampling scenes from BlobGAN, rendering (edited) blob layouts, and inverting real images into layouts."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import PIL.Image
 import torch
+import torch.nn.functional as F
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
+from ..models.blobgan.encoder import BlobGANEncoder
 from ..models.blobgan.generator import BlobGANGenerator
 from ..models.blobgan.layout import BlobLayout
 from ..models.blobgan.layout_net import BlobLayoutNet
-from .pipeline_utils import HfGanPipeline
+from .pipeline_utils import HfGanPipeline, image_inputs
 
 
 @dataclass
@@ -32,6 +35,22 @@ class BlobGANPipelineOutput(BaseOutput):
     layouts: BlobLayout
 
 
+@dataclass
+class BlobGANInversionOutput(BaseOutput):
+    """
+    Output of [`BlobGANPipeline.invert`].
+
+    Args:
+        layouts ([`BlobLayout`]): The encoder's layout of each image, on the CPU: edit them and render them with
+            `pipe(layout=...)`.
+        reconstructions (`list[PIL.Image.Image]`, `np.ndarray` or `torch.Tensor`): The layouts rendered by the
+            generator (see `output_type`): how closely the layouts capture the images.
+    """
+
+    layouts: BlobLayout
+    reconstructions: list[PIL.Image.Image] | np.ndarray | torch.Tensor
+
+
 class BlobGANPipeline(HfGanPipeline):
     r"""
     Pipeline for BlobGAN (Epstein et al., 2022): noise -> a layout of blobs ([`BlobLayoutNet`]) -> an image
@@ -40,16 +59,21 @@ class BlobGANPipeline(HfGanPipeline):
     The generator's noise is the fixed noise stored with its weights, so a layout always renders the same image and an
     edit changes only what the edited blobs cover.
 
+    With an `encoder`, `invert` maps real images to layouts (and renders them back): encode a photo, edit its blobs,
+    render the edit.
+
     Parameters:
         layout_net ([`BlobLayoutNet`]): maps latents `(batch_size, latent_dim)` to blob layouts.
         generator ([`BlobGANGenerator`]): renders a layout as an image.
+        encoder ([`BlobGANEncoder`], *optional*): maps images to layouts, for `invert` (trained by
+            `training/train_inversion.py`).
     """
 
-    model_cpu_offload_seq = "layout_net->generator"
+    model_cpu_offload_seq = "encoder->layout_net->generator"
+    _optional_components = ["encoder"]
     _hub_tags = ["blobgan"]
     _card_task = "unconditional-image-generation"
-    _card_usage = """\
-# pip install hfgan
+    _usage = """\
 import torch
 from hfgan import BlobGANPipeline, render_layout
 
@@ -59,15 +83,33 @@ output.images[0].save("scene.png")
 render_layout(output.layouts[0])[0].save("blobs.png")  # the blobs, numbered
 layout = output.layouts[0].move(2, dx=0.2).remove(5)  # blob 2 a fifth of the width right, blob 5 gone
 pipe(layout=layout).images[0].save("edited.png")  # one generator forward, same noise: only the edit changes"""
+    _invert_usage = """
+# this release has an encoder: invert an image (e.g. a photo of a scene), edit its blobs, render the edit
+import PIL.Image
 
-    def __init__(self, layout_net: BlobLayoutNet, generator: BlobGANGenerator):
+inverted = pipe.invert(PIL.Image.open("scene.png"))
+inverted.reconstructions[0].save("reconstruction.png")
+render_layout(inverted.layouts[0])[0].save("inverted_blobs.png")
+pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited.png")"""
+
+    @property
+    def _card_usage(self) -> str:
+        """The model card's snippet: sampling and editing, and inverting an image when there is an encoder."""
+        return self._usage + (self._invert_usage if getattr(self, "encoder", None) is not None else "")
+
+    def __init__(self, layout_net: BlobLayoutNet, generator: BlobGANGenerator, encoder: BlobGANEncoder | None = None):
         super().__init__()
         for kind in ("structure", "style"):
             got, expected = layout_net.config[f"{kind}_dim"], generator.config[f"{kind}_dim"]
             if got != expected:
                 raise ValueError(f"layout_net makes {kind} features of size {got}, but the generator takes "
                                  f"{kind}_dim={expected}")  # fmt: skip
-        self.register_modules(layout_net=layout_net, generator=generator)
+        if encoder is not None:
+            if not isinstance(encoder, BlobGANEncoder):
+                raise ValueError(f"encoder must be a BlobGANEncoder or None, got {type(encoder).__name__}")
+            encoder.check_compatible(layout_net)
+            encoder.check_compatible(generator)
+        self.register_modules(layout_net=layout_net, generator=generator, encoder=encoder)
 
     @torch.no_grad()
     def __call__(
@@ -160,3 +202,108 @@ pipe(layout=layout).images[0].save("edited.png")  # one generator forward, same 
         if not return_dict:
             return (images, layouts)
         return BlobGANPipelineOutput(images=images, layouts=layouts)
+
+    @torch.no_grad()
+    def invert(
+        self,
+        images,
+        output_type: str = "pil",
+        return_dict: bool = True,
+        max_batch_size: int = 64,
+    ) -> BlobGANInversionOutput | tuple:
+        r"""
+        Encode images into blob layouts with the encoder, and render the layouts back with the generator.
+
+        Args:
+            images (`PIL.Image.Image`, `np.ndarray`, `torch.Tensor`, or a list of them):
+                One image or several: PIL images, arrays `(H, W, C)` / batches `(N, H, W, C)`, tensors `(C, H, W)` /
+                batches `(N, C, H, W)`, uint8 in 0-255 or floats in [0, 1]; grayscale is repeated to RGB and an
+                alpha channel dropped. Images of another size than the encoder's are center-cropped to a square and
+                resized (bilinear, antialiased) to it, with a warning.
+            output_type (`str`, defaults to `"pil"`):
+                The reconstructions as `"pil"`, `"np"` (array `(N, H, W, C)` in [0, 1]) or `"pt"` (tensor
+                `(N, C, H, W)` in [0, 1]).
+            return_dict (`bool`, defaults to `True`):
+                Return a [`BlobGANInversionOutput`] instead of a tuple `(layouts, reconstructions)`.
+            max_batch_size (`int`, defaults to 64):
+                Largest chunk sent through the encoder and the generator at once.
+
+        Example:
+
+        ```py
+        >>> import torch
+        >>> from hfgan import BlobGANEncoder, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
+
+        >>> layout_net = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=4, hidden_dim=16)
+        >>> generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
+        ...                              channel_max=8)
+        >>> encoder = BlobGANEncoder(image_size=16, num_blobs=3, structure_dim=4, style_dim=4, channel_base=64,
+        ...                          channel_max=8)
+        >>> pipe = BlobGANPipeline(layout_net=layout_net, generator=generator, encoder=encoder)
+        >>> # pipe = BlobGANPipeline.from_pretrained("user/blobgan-emoji-scenes")  # a release with an encoder
+        >>> photo = pipe(num_images=1, generator=torch.Generator().manual_seed(0)).images[0]  # any 16-px image
+        >>> inverted = pipe.invert(photo)
+        >>> edited = pipe(layout=inverted.layouts[0].move(1, dx=0.25)).images[0]  # edit the blobs, render
+        >>> inverted.reconstructions[0].size, edited.size
+        ((16, 16), (16, 16))
+        ```
+
+        Returns:
+            [`BlobGANInversionOutput`] or `tuple`: the layouts and their renderings.
+        """
+        # 0. Check the request
+        if self.encoder is None:
+            raise ValueError(
+                "this BlobGANPipeline has no encoder, so it cannot invert images: load a release that has one "
+                "(an encoder/ folder, trained by training/train_inversion.py), or pass "
+                "BlobGANPipeline(..., encoder=BlobGANEncoder.from_pretrained(...))"
+            )
+        self.check_output_type(output_type)
+        self.check_max_batch_size(max_batch_size)
+        pixels, _ = image_inputs(images)
+        size = self.encoder.config.image_size
+        batch = encoder_inputs(pixels, size)  # (N, 3, S, S) in [-1, 1]
+        device, dtype = self._execution_device, self.encoder.dtype
+
+        # 1. Encode and render in chunks, with the generator's fixed noise (what pipe(layout=...) renders too)
+        layouts: list[BlobLayout] = []
+
+        def render(start: int, stop: int) -> torch.Tensor:
+            layout = self.encoder(batch[start:stop].to(device=device, dtype=dtype)).layout
+            layouts.append(layout.to("cpu"))
+            return self.generator(layout.to(dtype=self.generator.dtype), noise_mode="const").sample
+
+        with self.eval_mode():
+            reconstructions = self.images_in_chunks(len(batch), render, output_type, max_batch_size)
+
+        layout = BlobLayout.cat(layouts)
+        self.maybe_free_model_hooks()
+        if not return_dict:
+            return (layout, reconstructions)
+        return BlobGANInversionOutput(layouts=layout, reconstructions=reconstructions)
+
+
+def encoder_inputs(pixels: list[torch.Tensor], size: int) -> torch.Tensor:
+    """Images of `image_inputs` (`(C, H, W)`, uint8 or floats in [0, 1]) as one batch `(N, 3, size, size)` in [-1, 1]:
+    grayscale repeated to RGB, alpha dropped (as PIL's `convert("RGB")` does), and images of another size
+    center-cropped to a square and resized (bilinear, antialiased), with one warning naming the sizes."""
+    resized = sorted({(p.shape[1], p.shape[2]) for p in pixels if tuple(p.shape[1:]) != (size, size)})
+    if resized:
+        listed = ", ".join(f"{h}x{w}" for h, w in resized[:5]) + (", ..." if len(resized) > 5 else "")
+        warnings.warn(
+            f"the encoder takes {size}x{size} images; images of size {listed} (height x width) were center-cropped "
+            f"to a square and resized to {size}x{size}",
+            stacklevel=3,
+        )
+    out = []
+    for p in pixels:
+        x = p.float() / 255 if p.dtype == torch.uint8 else p.float()  # (C, H, W) in [0, 1]
+        x = x[:3] if x.shape[0] == 4 else x.expand(3, -1, -1) if x.shape[0] == 1 else x
+        h, w = x.shape[1:]
+        if (h, w) != (size, size):
+            side = min(h, w)
+            top, left = (h - side) // 2, (w - side) // 2
+            x = x[:, top : top + side, left : left + side]
+            x = F.interpolate(x[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
+        out.append(x.clamp(0, 1))
+    return torch.stack(out) * 2 - 1

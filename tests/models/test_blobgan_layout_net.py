@@ -46,3 +46,21 @@ def test_truncation_pulls_every_layout_to_the_mean():
     assert spread(0.3) < spread(0.7) < spread(1.0)
     with pytest.raises(ValueError, match=r"latents must have shape \(batch_size, 8\)"):
         net(torch.randn(2, 7))
+
+
+def test_extreme_shape_logits_stay_finite():
+    """A shape logit far below zero once underflowed its sigmoid to 0 and made a training run NaN: the shapes keep a
+    floor, so the layout, its splat and their gradients stay finite and the aspect ratio stays bounded."""
+    torch.manual_seed(0)
+    net = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=4, hidden_dim=16, num_layers=2)
+    with torch.no_grad():
+        net.blobs.bias.view(3, -1)[:, 3].fill_(-300.0)  # every blob's first shape logit
+    z = torch.randn(2, 8)
+    layout = net(z)
+    (grid,) = layout.splat("structure", [16])
+    grid.sum().backward()
+    assert torch.isfinite(layout.shapes).all() and torch.isfinite(grid).all()
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+    ratio = layout.shapes[..., 1] / layout.shapes[..., 0]
+    assert ratio.max() <= 101 + 1e-3
+    torch.testing.assert_close(layout.shapes.prod(-1), torch.full((2, 3), net.config.blob_variance**2))

@@ -1,6 +1,7 @@
 """BlobGANPipeline: sampling, seeded determinism, rendering edited layouts, save/load through the pipeline base."""
 
 import numpy as np
+import PIL.Image
 import pytest
 import torch
 
@@ -125,3 +126,137 @@ def test_bad_requests(pipe):
                                          "style_dim=6"):  # fmt: skip
         BlobGANPipeline(layout_net=pipe.layout_net, generator=BlobGANGenerator(
             image_size=16, input_size=4, structure_dim=4, style_dim=6, channel_base=64, channel_max=8))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ inversion (the encoder)
+
+
+def tiny_encoder(**overrides):
+    from hfgan import BlobGANEncoder
+
+    torch.manual_seed(1)
+    return BlobGANEncoder(**{"image_size": 16, "num_blobs": 3, "structure_dim": 4, "style_dim": 4,
+                             "channel_base": 64, "channel_max": 8, **overrides})  # fmt: skip
+
+
+@pytest.fixture
+def inverting(pipe):
+    with_encoder = BlobGANPipeline(layout_net=pipe.layout_net, generator=pipe.generator, encoder=tiny_encoder())
+    with_encoder.set_progress_bar_config(disable=True)
+    return with_encoder
+
+
+def test_invert_round_trip_layouts_render_the_reconstructions(inverting):
+    """Invert, then render the layouts (edited or not) with pipe(layout=...): the reconstructions are those renders."""
+    scenes = inverting(num_images=3, generator=seeded()).images  # PIL images
+    out = inverting.invert(scenes, output_type="pt")
+    assert len(out.layouts) == 3 and out.layouts.num_blobs == 3 and out.layouts.xs.device.type == "cpu"
+    assert out.reconstructions.shape == (3, 3, 16, 16) and 0 <= out.reconstructions.min()
+    torch.testing.assert_close(inverting(layout=out.layouts, output_type="pt").images, out.reconstructions)
+    edited = inverting(layout=out.layouts[0].move(1, dx=0.25)).images[0]
+    assert edited.size == (16, 16)
+    # chunking changes nothing; a tuple without return_dict
+    chunked = inverting.invert(scenes, output_type="pt", max_batch_size=2)
+    torch.testing.assert_close(chunked.reconstructions, out.reconstructions)
+    torch.testing.assert_close(chunked.layouts.xs, out.layouts.xs)
+    layouts, reconstructions = inverting.invert(scenes[0], output_type="np", return_dict=False)
+    assert len(layouts) == 1 and reconstructions.shape == (1, 16, 16, 3)
+
+
+def test_invert_takes_every_image_kind(inverting):
+    pt = torch.rand(2, 3, 16, 16, generator=seeded())
+    expected = inverting.invert(pt, output_type="pt").layouts.xs
+    as_uint8 = (pt * 255).round().to(torch.uint8)
+    kinds = {
+        "uint8 tensor": as_uint8,
+        "numpy uint8 batch": as_uint8.permute(0, 2, 3, 1).numpy(),
+        "PIL list": [PIL.Image.fromarray(a) for a in as_uint8.permute(0, 2, 3, 1).numpy()],
+        "RGBA tensors": [torch.cat([image, torch.full((1, 16, 16), 255, dtype=torch.uint8)]) for image in as_uint8],
+    }
+    for kind, images in kinds.items():  # 8-bit rounding moves the layouts a little
+        torch.testing.assert_close(inverting.invert(images).layouts.xs, expected, atol=2e-2, rtol=0, msg=kind)
+    gray = inverting.invert(torch.rand(1, 16, 16, generator=seeded()))  # one grayscale image (C, H, W)
+    assert len(gray.layouts) == 1
+    with pytest.raises(ValueError, match="pixel values must"):
+        inverting.invert(np.zeros((16, 16, 3), dtype=np.int32))
+
+
+def test_invert_resizes_images_of_another_size_with_a_warning(inverting):
+    image = torch.rand(3, 32, 48, generator=seeded())  # (C, H, W): not square, not 16 px
+    with pytest.warns(UserWarning, match=r"takes 16x16 images; images of size 32x48 \(height x width\) were "
+                                         r"center-cropped to a square and resized to 16x16"):  # fmt: skip
+        out = inverting.invert(image, output_type="pt")
+    assert out.reconstructions.shape == (1, 3, 16, 16)
+    crop = torch.nn.functional.interpolate(image[None, :, :, 8:40], size=(16, 16), mode="bilinear", antialias=True)
+    torch.testing.assert_close(inverting.invert(crop.clamp(0, 1), output_type="pt").layouts.xs, out.layouts.xs)
+
+
+def test_invert_without_an_encoder_is_a_clear_error(pipe):
+    with pytest.raises(ValueError, match="has no encoder, so it cannot invert images: .*train_inversion.py"):
+        pipe.invert(torch.rand(1, 3, 16, 16))
+    with pytest.raises(ValueError, match="encoder must be a BlobGANEncoder or None"):
+        BlobGANPipeline(layout_net=pipe.layout_net, generator=pipe.generator, encoder=pipe.generator)
+
+
+def test_a_mismatched_encoder_is_refused(pipe):
+    with pytest.raises(ValueError, match="num_blobs=4 here but 3 in the BlobLayoutNet"):
+        BlobGANPipeline(layout_net=pipe.layout_net, generator=pipe.generator, encoder=tiny_encoder(num_blobs=4))
+    with pytest.raises(ValueError, match="image_size=32 here but 16 in the BlobGANGenerator"):
+        BlobGANPipeline(layout_net=pipe.layout_net, generator=pipe.generator, encoder=tiny_encoder(image_size=32))
+
+
+def test_save_and_load_with_and_without_the_encoder(pipe, inverting, tmp_path):
+    import json
+
+    from hfgan import BlobGANEncoder
+
+    inverting.save_pretrained(tmp_path / "with")
+    loaded = HfGanPipeline.from_pretrained(tmp_path / "with")
+    assert type(loaded) is BlobGANPipeline and isinstance(loaded.encoder, BlobGANEncoder)
+    images = torch.rand(2, 3, 16, 16, generator=seeded())
+    a, b = inverting.invert(images, output_type="pt"), loaded.invert(images, output_type="pt")
+    torch.testing.assert_close(a.reconstructions, b.reconstructions, rtol=0, atol=0)
+
+    pipe.save_pretrained(tmp_path / "without")
+    assert not (tmp_path / "without" / "encoder").exists()
+    assert HfGanPipeline.from_pretrained(tmp_path / "without").encoder is None
+    # a folder saved before the encoder existed: no "encoder" entry in model_index.json at all
+    index_file = tmp_path / "without" / "model_index.json"
+    index = json.loads(index_file.read_text())
+    del index["encoder"]
+    index_file.write_text(json.dumps(index))
+    old = HfGanPipeline.from_pretrained(tmp_path / "without")
+    assert old.encoder is None
+    torch.testing.assert_close(old(num_images=2, output_type="pt", generator=seeded()).images,
+                               pipe(num_images=2, output_type="pt", generator=seeded()).images)  # fmt: skip
+    # an encoder added to a loaded pipeline, as a user would
+    added = BlobGANPipeline.from_pretrained(tmp_path / "without", encoder=loaded.encoder)
+    torch.testing.assert_close(added.invert(images, output_type="pt").reconstructions, b.reconstructions)
+
+
+def test_the_card_shows_invert_only_with_an_encoder(pipe, inverting):
+    from hfgan.cards import render_model_card
+
+    assert "pipe.invert(" not in str(render_model_card(pipe, "user/blobgan"))
+    card = str(render_model_card(inverting, "user/blobgan"))
+    assert "pipe.invert(" in card and card.count("# pip install hfgan") == 1
+
+
+def test_the_card_snippet_with_an_encoder_runs(tmp_path, monkeypatch):
+    """The model card's usage, run as written (10 blobs: it edits blobs 2 and 5), against a saved folder."""
+    from hfgan import BlobGANEncoder
+    from hfgan.cards import render_model_card
+
+    torch.manual_seed(0)
+    sizes = dict(num_blobs=10, structure_dim=4, style_dim=4)
+    layout_net = BlobLayoutNet(latent_dim=8, hidden_dim=16, num_layers=2, **sizes)
+    generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
+                                 channel_max=8)  # fmt: skip
+    encoder = BlobGANEncoder(image_size=16, channel_base=64, channel_max=8, **sizes)
+    BlobGANPipeline(layout_net=layout_net, generator=generator, encoder=encoder).save_pretrained(tmp_path / "pipe")
+    card = str(render_model_card(HfGanPipeline.from_pretrained(tmp_path / "pipe"), str(tmp_path / "pipe")))
+    snippet = card.split("```python")[1].split("```")[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "model card usage", "exec"), {})  # noqa: S102 - our own card
+    written = {p.name for p in tmp_path.iterdir()}
+    assert {"scene.png", "edited.png", "reconstruction.png", "inverted_edited.png"} <= written

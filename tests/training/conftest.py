@@ -61,3 +61,34 @@ def tiny_scenes(tmp_path_factory):
 def run_blobgan(tmp_path, tiny_scenes):
     run = script_runner("train_blobgan", "blobgan_debug", tmp_path)
     return lambda *overrides, output_dir=None: run(f"data.source={tiny_scenes}", *overrides, output_dir=output_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_blobgan_release(tmp_path_factory):
+    """A tiny untrained BlobGAN release (16 px, 3 blobs, 4-d features) laid out as train_blobgan.py writes one: the
+    pipeline (with the layout network's mean for truncation) and discriminator/."""
+    import torch
+
+    from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
+
+    torch.manual_seed(0)
+    layout_net = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=4, hidden_dim=16, num_layers=2)
+    layout_net.compute_mean(64, generator=torch.Generator().manual_seed(1))
+    generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
+                                 channel_max=8)  # fmt: skip
+    for module in generator.modules():  # noise strengths start at 0; give them weight so that noise modes matter
+        if hasattr(module, "strength"):
+            module.strength.data.fill_(0.1)
+    release = tmp_path_factory.mktemp("blobgan") / "release"
+    BlobGANPipeline(layout_net=layout_net, generator=generator).save_pretrained(release)
+    BlobGANDiscriminator(image_size=16, channel_base=64, channel_max=8).save_pretrained(release / "discriminator")
+    return release
+
+
+@pytest.fixture
+def run_inversion(tmp_path, tiny_scenes, tiny_blobgan_release):
+    run = script_runner("train_inversion", "inversion_debug", tmp_path)
+    test_split = tiny_scenes.with_name(tiny_scenes.name.replace("-train", "-test"))
+    return lambda *overrides, output_dir=None: run(f"data.source={tiny_scenes}", f"test_data.source={test_split}",
+                                                   f"blobgan={tiny_blobgan_release}", *overrides,
+                                                   output_dir=output_dir)  # fmt: skip

@@ -61,6 +61,15 @@ class BlobLayout:
         index = [index] if isinstance(index, int) else index
         return BlobLayout(**{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self)})
 
+    @classmethod
+    def cat(cls, layouts: list[BlobLayout]) -> BlobLayout:
+        """The layouts of several batches as one batch, in order (they must have the same blob count and feature
+        sizes)."""
+        if not layouts:
+            raise ValueError("BlobLayout.cat needs at least one layout")
+        return cls(**{f.name: torch.cat([getattr(layout, f.name) for layout in layouts])
+                      for f in dataclasses.fields(cls)})  # fmt: skip
+
     def to(self, *args, **kwargs) -> BlobLayout:
         """Every tensor moved or cast as `torch.Tensor.to(*args, **kwargs)` would (e.g. `layout.to("cuda")`)."""
         return BlobLayout(**{f.name: getattr(self, f.name).to(*args, **kwargs) for f in dataclasses.fields(self)})

@@ -12,6 +12,7 @@ from ..modeling_utils import HfGanModel, check_int
 from .layout import BlobLayout
 
 PER_BLOB = 7  # raw outputs per blob besides its features: x, y, s, two shape logits, the angle's 2-vector
+MIN_SHAPE = 0.01  # floor of the shape sigmoids: an aspect ratio (a / b) of at most 101
 
 
 def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -27,7 +28,8 @@ class BlobLayoutNet(HfGanModel):
     so that a * b = `blob_variance`^2 (the area is set by s alone); its angle, from a normalised 2-vector; a structure
     feature phi and a style feature psi, both pixel-normalised. The background has its own phi_0 and psi_0.
     Truncation (`truncation_psi` < 1) pulls the raw outputs toward their mean over z (`compute_mean`) before those
-    nonlinearities, so a truncated layout is still a valid one.
+    nonlinearities, so a truncated layout is still a valid one. The nonlinearities are [`decode_layout`], which
+    BlobGAN's encoder ([`BlobGANEncoder`]) shares: it predicts the same raw vector.
 
     Args:
         latent_dim (`int`, defaults to 64): Size of z.
@@ -94,7 +96,7 @@ render_layout(layout)[0].save("layout.png")  # the blobs as coloured ellipses"""
     @property
     def raw_dim(self) -> int:
         c = self.config
-        return c.num_blobs * (PER_BLOB + c.structure_dim + c.style_dim) + c.structure_dim + c.style_dim
+        return raw_layout_dim(c.num_blobs, c.structure_dim, c.style_dim)
 
     def raw(self, latents: torch.Tensor) -> torch.Tensor:
         """The MLP's raw outputs (B, raw_dim), before any nonlinearity: what truncation interpolates."""
@@ -110,6 +112,23 @@ render_layout(layout)[0].save("layout.png")  # the blobs as coloured ellipses"""
         self.output_mean.copy_(self.raw(z).mean(0))
         self.mean_samples.fill_(num_samples)
 
+    def truncate(self, raw: torch.Tensor, truncation_psi: float | torch.Tensor) -> torch.Tensor:
+        """Raw outputs (B, raw_dim) pulled toward the stored mean: mean + psi * (raw - mean). `truncation_psi` is a
+        float, or a (B,) tensor with one psi per image (the inversion's training draws fakes at mixed truncations)."""
+        if int(self.mean_samples) == 0:
+            raise ValueError("truncation needs the mean layout output: call layout_net.compute_mean() first")
+        if isinstance(truncation_psi, torch.Tensor):
+            if truncation_psi.shape != (raw.shape[0],):
+                raise ValueError(f"truncation_psi must be a float or a tensor of shape ({raw.shape[0]},) (one per "
+                                 f"image), got shape {tuple(truncation_psi.shape)}")  # fmt: skip
+            truncation_psi = truncation_psi.to(raw)[:, None]  # (B, 1): each image's own psi
+        return self.output_mean + truncation_psi * (raw - self.output_mean)
+
+    def decode(self, raw: torch.Tensor) -> BlobLayout:
+        """Raw outputs (B, raw_dim) -> a [`BlobLayout`] (`decode_layout` with this network's sizes)."""
+        c = self.config
+        return decode_layout(raw, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance)
+
     def forward(self, latents: torch.Tensor, truncation_psi: float = 1.0) -> BlobLayout:
         """
         Args:
@@ -119,19 +138,41 @@ render_layout(layout)[0].save("layout.png")  # the blobs as coloured ellipses"""
         """
         raw = self.raw(latents)  # (B, raw_dim)
         if truncation_psi != 1.0:
-            if int(self.mean_samples) == 0:
-                raise ValueError("truncation needs the mean layout output: call layout_net.compute_mean() first")
-            raw = self.output_mean + truncation_psi * (raw - self.output_mean)
-        c = self.config
-        k, d, e = c.num_blobs, c.structure_dim, c.style_dim
-        blobs, background = raw[:, : -(d + e)].view(-1, k, PER_BLOB + d + e), raw[:, -(d + e) :]  # (B, K, P), (B, D+E)
-        xy = torch.sigmoid(blobs[..., 0:2])  # centres in [0, 1]^2
-        shape = torch.sigmoid(blobs[..., 3:5])  # (B, K, 2) in (0, 1), then rescaled to a * b = variance^2
-        shape = c.blob_variance * shape * torch.rsqrt(shape.prod(dim=-1, keepdim=True))
-        direction = F.normalize(blobs[..., 5:7], dim=-1)  # a unit 2-vector: the angle without a wrap-around
-        return BlobLayout(
-            xs=xy[..., 0], ys=xy[..., 1], sizes=blobs[..., 2], shapes=shape,
-            angles=torch.atan2(direction[..., 1], direction[..., 0]),
-            structure=pixel_norm(blobs[..., PER_BLOB : PER_BLOB + d]), style=pixel_norm(blobs[..., PER_BLOB + d :]),
-            background_structure=pixel_norm(background[:, :d]), background_style=pixel_norm(background[:, d:]),
-        )  # fmt: skip
+            raw = self.truncate(raw, truncation_psi)
+        return self.decode(raw)
+
+
+def raw_layout_dim(num_blobs: int, structure_dim: int, style_dim: int) -> int:
+    """Size of the raw layout vector: K blobs of (x, y, s, two shape logits, the angle's 2-vector, phi, psi), then the
+    background's phi_0 and psi_0."""
+    return num_blobs * (PER_BLOB + structure_dim + style_dim) + structure_dim + style_dim
+
+
+def decode_layout(raw: torch.Tensor, num_blobs: int, structure_dim: int, style_dim: int,
+                  blob_variance: float) -> BlobLayout:  # fmt: skip
+    """The raw layout vector (B, raw_dim) -> a [`BlobLayout`]: the nonlinearities shared by [`BlobLayoutNet`] and
+    BlobGAN's encoder, so that both speak the same unconstrained space (what truncation interpolates, and what the
+    encoder is trained to predict).
+
+    Per blob, in order: x, y (sigmoids: centres in [0, 1]^2), s (as is), two shape logits (sigmoids rescaled so that
+    a * b = `blob_variance`^2: only s sets the area), a 2-vector (normalised: the angle, with no wrap-around), phi and
+    psi (pixel-normalised); then the background's phi_0 and psi_0 (pixel-normalised).
+    """
+    k, d, e = num_blobs, structure_dim, style_dim
+    expected = raw_layout_dim(k, d, e)
+    if raw.dim() != 2 or raw.shape[1] != expected:
+        raise ValueError(f"a raw layout of {k} blobs with structure_dim={d} and style_dim={e} has shape (batch_size, "
+                         f"{expected}), got {tuple(raw.shape)}")  # fmt: skip
+    blobs, background = raw[:, : -(d + e)].view(-1, k, PER_BLOB + d + e), raw[:, -(d + e) :]  # (B, K, P), (B, D+E)
+    xy = torch.sigmoid(blobs[..., 0:2])  # centres in [0, 1]^2
+    # (B, K, 2) in (MIN_SHAPE, 1 + MIN_SHAPE), then rescaled to a * b = variance^2; the floor bounds the aspect ratio
+    # and keeps a * b > 0 (a sigmoid that underflows to 0 made rsqrt(a * b) infinite and a training run NaN)
+    shape = torch.sigmoid(blobs[..., 3:5]) + MIN_SHAPE
+    shape = blob_variance * shape * torch.rsqrt(shape.prod(dim=-1, keepdim=True))
+    direction = F.normalize(blobs[..., 5:7], dim=-1)  # a unit 2-vector: the angle without a wrap-around
+    return BlobLayout(
+        xs=xy[..., 0], ys=xy[..., 1], sizes=blobs[..., 2], shapes=shape,
+        angles=torch.atan2(direction[..., 1], direction[..., 0]),
+        structure=pixel_norm(blobs[..., PER_BLOB : PER_BLOB + d]), style=pixel_norm(blobs[..., PER_BLOB + d :]),
+        background_structure=pixel_norm(background[:, :d]), background_style=pixel_norm(background[:, d:]),
+    )  # fmt: skip
