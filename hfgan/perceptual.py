@@ -25,11 +25,8 @@ This module imports neither hydra nor wandb.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import types
-import urllib.error
-import urllib.request
 from pathlib import Path
 from unittest import mock
 
@@ -37,7 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .metrics.backbones import EMOJI_CNN_WEIGHTS, BackboneWeightsError, _offline, _read_state_dict
+from .metrics.backbones import EMOJI_CNN_WEIGHTS, BackboneWeightsError
+from .weights import DownloadableWeights, save_state_dict
 
 __all__ = [
     "PERCEPTUAL_DISTANCES",
@@ -49,9 +47,10 @@ __all__ = [
     "random_vgg16_weights",
 ]
 
-VGG16_FILENAME = "vgg16-397923af.pth"  # torchvision's VGG16_Weights.IMAGENET1K_V1, the backbone lpips uses
-VGG16_URL = f"https://download.pytorch.org/models/{VGG16_FILENAME}"
-VGG16_SHA256_PREFIX = "397923af"  # torch hub's rule: the file name carries the start of its sha256
+VGG16 = DownloadableWeights(  # torchvision's VGG16_Weights.IMAGENET1K_V1, the backbone lpips uses
+    url="https://download.pytorch.org/models/vgg16-397923af.pth", sha256_prefix="397923af"
+)
+VGG16_URL = VGG16.url
 # lpips's VGG16 slices, as ranges of torchvision's `features` indices: relu1_2, relu2_2, relu3_3, relu4_3, relu5_3
 _VGG_SLICES = (range(0, 4), range(4, 9), range(9, 16), range(16, 23), range(23, 30))
 
@@ -101,37 +100,16 @@ class PerceptualDistance(nn.Module):
 # ---------------------------------------------------------------------------------------------------- LPIPS (VGG)
 
 
-def vgg16_cache_path() -> Path:
-    """Where torchvision keeps VGG16's ImageNet weights once downloaded (torch hub's checkpoint folder)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILENAME
-
-
 def _lpips_help(reason: str) -> str:
     return (
         f"LPIPS (VGG) needs torchvision's VGG16 ImageNet weights, which are not available: {reason}.\n"
-        f"Download {VGG16_URL} (sha256 starts with {VGG16_SHA256_PREFIX}) on a machine with network access, then "
+        f"Download {VGG16.url} (sha256 starts with {VGG16.sha256_prefix}) on a machine with network access, then "
         f"either pass it as the backbone weights (Python: perceptual_distance('lpips-vgg', weights=PATH) or "
         f"LPIPS(vgg_weights=PATH); training/train_inversion.py: perceptual.weights=PATH; a .pth or .safetensors "
-        f"torchvision vgg16 state dict) or copy it to {vgg16_cache_path()}, where torchvision looks.\n"
+        f"torchvision vgg16 state dict) or copy it to {VGG16.cache_path()}, where torchvision looks.\n"
         f"Without them, perceptual.name=emoji-cnn-distance works offline (an LPIPS-style distance on hfgan's "
         f"emoji-cnn features; it is not LPIPS)."
     )
-
-
-def _download_vgg16(target: Path, timeout: float = 30.0) -> None:
-    """Fetch torchvision's VGG16 weights to `target` (atomic, sha256-checked, with a network timeout)."""
-    from .utils import atomic_write
-
-    def write(tmp):
-        digest = hashlib.sha256()
-        with urllib.request.urlopen(VGG16_URL, timeout=timeout) as response, open(tmp, "wb") as f:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                f.write(chunk)
-        if not digest.hexdigest().startswith(VGG16_SHA256_PREFIX):
-            raise PerceptualWeightsError(_lpips_help(f"the download from {VGG16_URL} has the wrong checksum"))
-
-    atomic_write(target, write)
 
 
 @contextlib.contextmanager
@@ -152,20 +130,7 @@ def _vgg16_trunk_only():
 def _vgg16_state_dict(weights: str | os.PathLike | None) -> tuple[dict[str, torch.Tensor], str]:
     """torchvision's VGG16 weights from `weights`, or from torch hub's cache (downloaded there first when the network
     is reachable and HF_HUB_OFFLINE / HFGAN_OFFLINE is not set), and where they came from."""
-    path = Path(weights) if weights is not None else vgg16_cache_path()
-    if weights is None and not path.is_file():
-        if _offline():
-            raise PerceptualWeightsError(_lpips_help(f"{path} does not exist and HF_HUB_OFFLINE is set"))
-        try:
-            _download_vgg16(path)
-        except (urllib.error.URLError, OSError, TimeoutError) as e:
-            raise PerceptualWeightsError(_lpips_help(f"downloading it failed ({e})")) from e
-    if not path.is_file():
-        raise PerceptualWeightsError(_lpips_help(f"{path} does not exist"))
-    try:
-        return _read_state_dict(path), str(path)
-    except Exception as e:
-        raise PerceptualWeightsError(_lpips_help(f"{path} could not be read as a state dict ({e})")) from e
+    return VGG16.state_dict(weights, lambda reason: PerceptualWeightsError(_lpips_help(reason)))
 
 
 class LPIPS(PerceptualDistance):
@@ -237,15 +202,8 @@ def random_vgg16_weights(path: str | os.PathLike, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     with _vgg16_trunk_only():
         trunk = lpips.pretrained_networks.vgg16(requires_grad=False, pretrained=False)  # lpips's slices, random
-    state_dict = {f"features.{key.split('.', 1)[1]}": tensor.contiguous() for key, tensor in trunk.state_dict().items()}
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import save_file
-
-        save_file(state_dict, path)
-    else:
-        torch.save(state_dict, path)
-    return path
+    return save_state_dict({f"features.{key.split('.', 1)[1]}": tensor for key, tensor in trunk.state_dict().items()},
+                           path)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------- emoji-cnn distance

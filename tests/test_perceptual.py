@@ -116,7 +116,7 @@ def test_missing_vgg_weights_say_how_to_supply_them(tmp_path, monkeypatch):
 
     # online, a failed download gives the same advice (no hanging: urlopen has a timeout), and leaves nothing behind
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr("hfgan.perceptual._offline", lambda: False)
+    monkeypatch.setattr("hfgan.weights.offline", lambda: False)
 
     def unreachable(url, timeout):
         assert url == VGG16_URL and timeout <= 60

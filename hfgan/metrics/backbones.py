@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 from unittest import mock
 
@@ -29,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..weights import DownloadableWeights, offline, save_state_dict
 from .registry import BACKBONE_CLASSES
 
 __all__ = [
@@ -44,11 +43,11 @@ __all__ = [
     "to_uint8",
 ]
 
-INCEPTION_URL = (
-    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+INCEPTION = DownloadableWeights(  # the file torch-fidelity and torchmetrics use
+    url="https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
+    sha256_prefix="6726825d",
 )
-INCEPTION_FILENAME = "weights-inception-2015-12-05-6726825d.pth"
-INCEPTION_SHA256_PREFIX = "6726825d"
+INCEPTION_URL = INCEPTION.url
 DINOV2_DEFAULT = "facebook/dinov2-base"
 EMOJI_CNN_WEIGHTS = Path(__file__).parent / "weights" / "emoji-cnn"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -57,19 +56,6 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 class BackboneWeightsError(RuntimeError):
     """A backbone's weights are missing or unreadable; the message says how to supply them."""
-
-
-def _offline() -> bool:
-    """True when the user asked for no network (`HF_HUB_OFFLINE=1`, `HFGAN_OFFLINE=1`, `TRANSFORMERS_OFFLINE=1`)."""
-    truthy = {"1", "on", "yes", "true"}
-    if any(
-        os.environ.get(v, "").strip().lower() in truthy
-        for v in ("HF_HUB_OFFLINE", "HFGAN_OFFLINE", "TRANSFORMERS_OFFLINE")
-    ):
-        return True
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -162,44 +148,15 @@ def _fidelity_inception(state_dict: dict[str, torch.Tensor] | None) -> nn.Module
         return _Inception("inception-v3-compat", ["2048"], verbose=False)
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(path)
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def _inception_cache_path() -> Path:
-    """Where torch-fidelity and torchmetrics keep the downloaded weights (torch hub's checkpoint folder)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILENAME
-
-
 def _inception_help(reason: str) -> str:
     return (
         f"Inception-V3 FID weights are not available: {reason}.\n"
-        f"Download {INCEPTION_URL} (sha256 starts with {INCEPTION_SHA256_PREFIX}; the file torch-fidelity and "
+        f"Download {INCEPTION.url} (sha256 starts with {INCEPTION.sha256_prefix}; the file torch-fidelity and "
         f"torchmetrics use) on a machine with network access, then either pass it with "
         f"`--backbone-weights PATH` (Python: load_backbone('inception', weights=PATH)) or copy it to "
-        f"{_inception_cache_path()}.\nWithout network access, `--backbone emoji-cnn` works offline (its numbers are "
+        f"{INCEPTION.cache_path()}.\nWithout network access, `--backbone emoji-cnn` works offline (its numbers are "
         f"not FID)."
     )
-
-
-def _download_inception(target: Path, timeout: float = 30.0) -> None:
-    """Fetch the torch-fidelity weights to `target` (atomic, sha256-checked, with a network timeout)."""
-    from ..utils import atomic_write
-
-    def write(tmp):
-        digest = hashlib.sha256()
-        with urllib.request.urlopen(INCEPTION_URL, timeout=timeout) as response, open(tmp, "wb") as f:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                f.write(chunk)
-        if not digest.hexdigest().startswith(INCEPTION_SHA256_PREFIX):
-            raise BackboneWeightsError(_inception_help(f"the download from {INCEPTION_URL} has the wrong checksum"))
-
-    atomic_write(target, write)
 
 
 class InceptionBackbone(FeatureBackbone):
@@ -223,21 +180,8 @@ class InceptionBackbone(FeatureBackbone):
         if random_init:
             self.weights_source = "random initialisation (not FID!)"
         elif state_dict is None:
-            path = Path(weights) if weights is not None else _inception_cache_path()
-            if weights is None and not path.is_file():
-                if _offline():
-                    raise BackboneWeightsError(_inception_help(f"{path} does not exist and HF_HUB_OFFLINE is set"))
-                try:
-                    _download_inception(path)
-                except (urllib.error.URLError, OSError, TimeoutError) as e:
-                    raise BackboneWeightsError(_inception_help(f"downloading it failed ({e})")) from e
-            if not path.is_file():
-                raise BackboneWeightsError(_inception_help(f"{path} does not exist"))
-            try:
-                state_dict = _read_state_dict(path)
-            except Exception as e:
-                raise BackboneWeightsError(_inception_help(f"{path} could not be read as a state dict ({e})")) from e
-            self.weights_source = str(path)
+            error = lambda reason: BackboneWeightsError(_inception_help(reason))  # noqa: E731
+            state_dict, self.weights_source = INCEPTION.state_dict(weights, error)
         else:
             self.weights_source = "state dict"
         try:
@@ -259,15 +203,7 @@ def random_inception_weights(path: str | os.PathLike, seed: int = 0) -> Path:
     Numbers computed with them mean nothing: never report them as FID.
     """
     torch.manual_seed(seed)
-    state_dict = {k: v.contiguous() for k, v in _fidelity_inception(None).state_dict().items()}
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import save_file
-
-        save_file(state_dict, path)
-    else:
-        torch.save(state_dict, path)
-    return path
+    return save_state_dict(_fidelity_inception(None).state_dict(), path)
 
 
 # ---------------------------------------------------------------------------------------------------------- DINOv2
@@ -310,7 +246,7 @@ class DINOv2Backbone(FeatureBackbone):
         if not local and (Path(source).exists() or source.startswith((".", "/", "~")) or Path(source).is_absolute()):
             raise BackboneWeightsError(_dinov2_help(source, "no such folder"))
         try:
-            model = AutoModel.from_pretrained(source, local_files_only=local or _offline(), use_safetensors=True)
+            model = AutoModel.from_pretrained(source, local_files_only=local or offline(), use_safetensors=True)
         except (OSError, ValueError) as e:
             raise BackboneWeightsError(
                 _dinov2_help(source, str(e).splitlines()[0] if str(e) else type(e).__name__)

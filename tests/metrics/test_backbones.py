@@ -91,7 +91,7 @@ def test_inception_missing_weights_say_how_to_supply_them(tmp_path, monkeypatch)
 
     # online, a failed download gives the same advice (no hanging: urlopen has a timeout)
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr("hfgan.metrics.backbones._offline", lambda: False)
+    monkeypatch.setattr("hfgan.weights.offline", lambda: False)
 
     def unreachable(url, timeout):
         assert timeout <= 60
