@@ -64,3 +64,14 @@ def test_extreme_shape_logits_stay_finite():
     ratio = layout.shapes[..., 1] / layout.shapes[..., 0]
     assert ratio.max() <= 101 + 1e-3
     torch.testing.assert_close(layout.shapes.prod(-1), torch.full((2, 3), net.config.blob_variance**2))
+
+
+def test_a_fresh_layout_net_spreads_its_blobs():
+    """With torch's default init the raw outputs had a std of ~0.1, so every blob of every layout sat at the image's
+    centre and a one-hour run never spread them: the init gives raw outputs of about unit variance."""
+    torch.manual_seed(0)
+    net = BlobLayoutNet(latent_dim=64, num_blobs=10, structure_dim=8, style_dim=8, hidden_dim=256, num_layers=4)
+    layout = net(torch.randn(256, 64))
+    assert 0.7 < net.raw(torch.randn(256, 64)).std() < 1.5
+    assert layout.xs.std(dim=1).mean() > 0.1 and layout.ys.std(dim=1).mean() > 0.1  # blobs apart within an image
+    assert layout.sizes.std() > 0.5  # some blobs large, some small

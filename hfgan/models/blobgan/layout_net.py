@@ -90,6 +90,13 @@ render_layout(layout)[0].save("layout.png")  # the blobs as coloured ellipses"""
         self.mlp = nn.Sequential(*layers)
         self.blobs = nn.Linear(hidden_dim, num_blobs * (PER_BLOB + structure_dim + style_dim))  # (B, K * P)
         self.background = nn.Linear(hidden_dim, structure_dim + style_dim)
+        for layer in self.mlp:
+            if isinstance(layer, nn.Linear):  # He init for leaky ReLU: the hidden activations keep their scale
+                nn.init.normal_(layer.weight, std=(2 / (1.04 * layer.in_features)) ** 0.5)
+                nn.init.zeros_(layer.bias)
+        for head in (self.blobs, self.background):  # raw outputs ~ N(0, 1): blobs start spread over the image with
+            nn.init.normal_(head.weight, std=hidden_dim**-0.5)  # sizes around 0; torch's default init gave outputs
+            nn.init.zeros_(head.bias)  # of std ~0.1, every blob piled at the centre, and a run whose layouts never spread
         self.register_buffer("output_mean", torch.zeros(self.raw_dim))  # for truncation; see compute_mean
         self.register_buffer("mean_samples", torch.zeros((), dtype=torch.int64))
 
