@@ -15,8 +15,8 @@ ENTRIES = sorted(p for p in ZOO.iterdir() if (p / "model_index.json").is_file())
 MAX_BYTES = 25 * 2**20
 
 
-def test_the_zoo_has_the_default_dcgan_and_classifier():
-    assert {"dcgan-emoji", "dcgan-emoji-classifier"} <= {p.name for p in ENTRIES}
+def test_the_zoo_has_the_default_dcgan_classifier_and_blobgan():
+    assert {"dcgan-emoji", "dcgan-emoji-classifier", "blobgan-emoji-scenes"} <= {p.name for p in ENTRIES}
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[p.name for p in ENTRIES])

@@ -191,7 +191,8 @@ def prepare_output_dir(output_dir: str | os.PathLike, overwrite: bool, resuming:
 def hardware_summary() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({platform.processor() or platform.machine()}, {threads} thread{'s' if threads != 1 else ''})"
 
 
 # --------------------------------------------------------------------------------------------------------------------
