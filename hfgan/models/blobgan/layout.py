@@ -59,7 +59,7 @@ class BlobLayout:
     def __getitem__(self, index) -> BlobLayout:
         """The layout of some images of the batch (an int keeps a batch of one)."""
         index = [index] if isinstance(index, int) else index
-        return BlobLayout(**{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self)})
+        return self._map(lambda tensor: tensor[index])
 
     @classmethod
     def cat(cls, layouts: list[BlobLayout]) -> BlobLayout:
@@ -72,7 +72,11 @@ class BlobLayout:
 
     def to(self, *args, **kwargs) -> BlobLayout:
         """Every tensor moved or cast as `torch.Tensor.to(*args, **kwargs)` would (e.g. `layout.to("cuda")`)."""
-        return BlobLayout(**{f.name: getattr(self, f.name).to(*args, **kwargs) for f in dataclasses.fields(self)})
+        return self._map(lambda tensor: tensor.to(*args, **kwargs))
+
+    def _map(self, fn) -> BlobLayout:
+        """A layout of `fn(tensor)` for every tensor of this one."""
+        return BlobLayout(**{f.name: fn(getattr(self, f.name)) for f in dataclasses.fields(self)})
 
     def jittered(self, xy: float, size: float, angle: float, generator: torch.Generator | None = None) -> BlobLayout:
         """Every blob's centre, size and angle shifted by uniform noise in [-xy, xy], [-size, size], [-angle, angle]:
