@@ -7,6 +7,11 @@ Writes `blobgan_samples.png` (samples beside their blob layouts), `blobgan_edits
 sample: move, resize, remove, restyle, duplicate, every image above its layout) and `blobgan_edits.json`: how local
 a move is, over many samples (the share of the pixel change that falls inside the moved blob's old and new
 footprints, against the share of the image those footprints cover).
+
+When the release has an encoder and the held-out scenes are there (`--scenes`), also `blobgan_inversion.png` (real
+test images, their encoded blobs, the reconstruction, the reconstruction after `--refine-steps` of refinement, and
+two edits of the refined layout rendered) and `blobgan_inversion.json`: `evaluate_inversion` on `--num-eval` test
+images, with the encoder alone and with refinement.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import PIL.Image
 import torch
 
 from hfgan import BlobGANPipeline, BlobLayout, render_layout
+from hfgan.metrics.inversion import evaluate_inversion, scenes_with_boxes
 from hfgan.models.blobgan.splat import blob_opacities, composite
+from hfgan.pipelines.pipeline_utils import to_pil_images
 from hfgan.utils import make_image_grid
 
 SHOW = 192  # pixels per picture in the figures (samples are upscaled without smoothing: what you see is 64 px)
@@ -81,12 +88,32 @@ def move_locality(pipe: BlobGANPipeline, num: int, seed: int, step: float = 0.2)
     return {"samples": num, "move": step, "change_inside_footprint": inside / num, "footprint_area": area / num}
 
 
+def inversion_figure(pipe: BlobGANPipeline, images: torch.Tensor, refine_steps: int) -> PIL.Image.Image:
+    """One column per test image: the image, its encoded blobs, the reconstruction, the refined reconstruction, and
+    the refined layout with its largest blob moved toward the centre, and removed."""
+    size = pipe.generator.config.image_size
+    encoded = pipe.invert(images, output_type="pt")
+    refined = pipe.invert(images, num_refine_steps=refine_steps, output_type="pt")
+    rows = [to_pil_images(images.float() / 255), render_layout(encoded.layouts, size=SHOW),
+            to_pil_images(encoded.reconstructions), to_pil_images(refined.reconstructions), [], []]  # fmt: skip
+    for n in range(len(images)):
+        layout = refined.layouts[n]
+        i = largest_blob(layout, size)
+        rows[4] += pipe(layout=layout.move(i, dx=toward_centre(float(layout.xs[0, i]), 0.25))).images
+        rows[5] += pipe(layout=layout.remove(i)).images
+    tiles = [t if t.width == SHOW else t.resize((SHOW, SHOW), PIL.Image.NEAREST) for row in rows for t in row]
+    return make_image_grid(tiles, rows=len(rows), cols=len(images))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(Path(__file__).resolve().parents[1] / "zoo" / "blobgan-emoji-scenes"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "images"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num", type=int, default=64, help="samples for the locality numbers")
+    parser.add_argument("--scenes", default="data/scenes/scenes-64-test.parquet", help="held-out scenes with boxes")
+    parser.add_argument("--num-eval", type=int, default=200, help="test images for the inversion numbers")
+    parser.add_argument("--refine-steps", type=int, default=100, help="refinement steps after the encoder")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -101,6 +128,22 @@ def main() -> None:
     make_image_grid(pictures, rows=2, cols=len(names)).save(out / "blobgan_edits.png")
     numbers = {"edits": names, "locality": move_locality(pipe, args.num, args.seed + 1)}
     (out / "blobgan_edits.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    print(json.dumps(numbers, indent=2))
+
+    if pipe.encoder is None or not Path(args.scenes).is_file():
+        print(f"no inversion figures: the release has no encoder, or {args.scenes} is missing")
+        return
+    images, boxes = scenes_with_boxes(args.scenes, image_size=pipe.encoder.config.image_size)
+    inversion_figure(pipe, images[:8], args.refine_steps).save(out / "blobgan_inversion.png")
+    evaluated, boxes = images[: args.num_eval], boxes[: args.num_eval] if boxes is not None else None
+    numbers = {
+        "test_images": len(evaluated),
+        "encoder": evaluate_inversion(pipe, evaluated, boxes),
+        f"encoder + {args.refine_steps} refinement steps": evaluate_inversion(
+            pipe, evaluated, boxes, num_refine_steps=args.refine_steps
+        ),
+    }
+    (out / "blobgan_inversion.json").write_text(json.dumps(numbers, indent=2) + "\n")
     print(json.dumps(numbers, indent=2))
 
 

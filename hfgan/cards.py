@@ -178,7 +178,9 @@ def render_model_card(
         usage=jinja2.Template(usage).render(class_name=class_name, repo_id=repo_id),
         is_pipeline=is_pipeline,
         config=None if is_pipeline else {k: v for k, v in obj.config.items() if not k.startswith("_")},
-        components={name: type(c).__name__ for name, c in obj.components.items()} if is_pipeline else None,
+        components={name: type(c).__name__ for name, c in obj.components.items() if c is not None}  # not absent ones
+        if is_pipeline
+        else None,
         training=training,
         metrics=metrics,
         sample_grid=sample_grid,

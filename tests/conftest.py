@@ -142,6 +142,26 @@ def hf_token_env(hub, monkeypatch) -> str:
 
 
 @pytest.fixture(scope="session")
+def tiny_scenes(tmp_path_factory):
+    """24 train and 8 test scenes of 16 px made by `prepare_scenes` from three RGBA discs of different colours."""
+    import numpy as np
+    import PIL.Image
+
+    from hfgan.data.scenes import prepare_scenes
+
+    root = tmp_path_factory.mktemp("scenes")
+    objects = root / "objects"
+    objects.mkdir()
+    yy, xx = np.mgrid[:32, :32]
+    disc = ((yy - 15.5) ** 2 + (xx - 15.5) ** 2 < 14**2).astype(np.uint8) * 255
+    for name, colour in {"red": (220, 30, 30), "green": (30, 200, 60), "blue": (40, 60, 230)}.items():
+        rgba = np.dstack([np.broadcast_to(np.array(colour, np.uint8), (32, 32, 3)), disc])
+        PIL.Image.fromarray(rgba, "RGBA").save(objects / f"{name}.png")
+    prepare_scenes(objects, root / "scenes", num_train=24, num_test=8, size=16, seed=0)
+    return root / "scenes" / "scenes-16-train.parquet"
+
+
+@pytest.fixture(scope="session")
 def tiny_classifier():
     """`tiny_classifier(labels, classifier="logits", seed=0)`: a 16 px `DiscriminatorClassifierPipeline` of a few
     channels whose scores are spread out (DCGAN's init, std 0.02, gives near-uniform scores)."""

@@ -207,6 +207,9 @@ pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited
     def invert(
         self,
         images,
+        num_refine_steps: int = 0,
+        refine_lr: float = 0.02,
+        perceptual=None,
         output_type: str = "pil",
         return_dict: bool = True,
         max_batch_size: int = 64,
@@ -220,6 +223,15 @@ pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited
                 batches `(N, C, H, W)`, uint8 in 0-255 or floats in [0, 1]; grayscale is repeated to RGB and an
                 alpha channel dropped. Images of another size than the encoder's are center-cropped to a square and
                 resized (bilinear, antialiased) to it, with a warning.
+            num_refine_steps (`int`, defaults to 0):
+                After encoding, this many Adam steps on each image's raw layout vector toward a rendering that matches
+                the image (L2, plus `perceptual` if given), with the generator frozen: closer reconstructions for
+                more time (one generator forward and backward a step). 0: the encoder's layouts as they are.
+            refine_lr (`float`, defaults to 0.02):
+                Adam's learning rate for the refinement.
+            perceptual (`hfgan.perceptual.PerceptualDistance`, *optional*):
+                A perceptual distance added to the refinement's L2 (for example
+                `hfgan.perceptual.perceptual_distance("lpips-vgg")`).
             output_type (`str`, defaults to `"pil"`):
                 The reconstructions as `"pil"`, `"np"` (array `(N, H, W, C)` in [0, 1]) or `"pt"` (tensor
                 `(N, C, H, W)` in [0, 1]).
@@ -260,16 +272,26 @@ pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited
             )
         self.check_output_type(output_type)
         self.check_max_batch_size(max_batch_size)
+        if isinstance(num_refine_steps, bool) or not isinstance(num_refine_steps, int) or num_refine_steps < 0:
+            raise ValueError(f"num_refine_steps must be an integer >= 0, got {num_refine_steps!r}")
+        if not refine_lr > 0:
+            raise ValueError(f"refine_lr must be > 0, got {refine_lr!r}")
         pixels, _ = image_inputs(images)
         size = self.encoder.config.image_size
         batch = encoder_inputs(pixels, size)  # (N, 3, S, S) in [-1, 1]
         device, dtype = self._execution_device, self.encoder.dtype
 
-        # 1. Encode and render in chunks, with the generator's fixed noise (what pipe(layout=...) renders too)
+        # 1. Encode (and refine) and render in chunks, with the generator's fixed noise (what pipe(layout=...)
+        #    renders too)
         layouts: list[BlobLayout] = []
 
         def render(start: int, stop: int) -> torch.Tensor:
-            layout = self.encoder(batch[start:stop].to(device=device, dtype=dtype)).layout
+            target = batch[start:stop].to(device=device, dtype=dtype)
+            raw = self.encoder(target).raw  # (n, raw_dim)
+            if num_refine_steps:
+                raw = refine_raw(self.generator, self.encoder.decode, raw, target, num_refine_steps, refine_lr,
+                                 perceptual)  # fmt: skip
+            layout = self.encoder.decode(raw)
             layouts.append(layout.to("cpu"))
             return self.generator(layout.to(dtype=self.generator.dtype), noise_mode="const").sample
 
@@ -281,6 +303,25 @@ pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited
         if not return_dict:
             return (layout, reconstructions)
         return BlobGANInversionOutput(layouts=layout, reconstructions=reconstructions)
+
+
+def refine_raw(generator, decode, raw: torch.Tensor, target: torch.Tensor, num_steps: int, lr: float,
+               perceptual=None) -> torch.Tensor:
+    """`num_steps` Adam steps on raw layout vectors `(n, raw_dim)` so that `generator(decode(raw))` (fixed noise)
+    matches `target` `(n, 3, S, S)` in [-1, 1]: per image, the mean squared error plus `perceptual(image, target)`.
+    Each image's loss reaches only its own vector (the losses are summed, Adam is per coordinate), so the result does
+    not depend on how images are chunked; the generator's weights get no gradients."""
+    raw = raw.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([raw], lr=lr)
+    with torch.enable_grad():
+        for _ in range(num_steps):
+            image = generator(decode(raw), noise_mode="const").sample  # (n, 3, S, S)
+            loss = (image - target).pow(2).mean(dim=(1, 2, 3))  # (n,)
+            if perceptual is not None:
+                loss = loss + perceptual(image, target)
+            (raw.grad,) = torch.autograd.grad(loss.sum(), [raw])
+            optimizer.step()
+    return raw.detach()
 
 
 def encoder_inputs(pixels: list[torch.Tensor], size: int) -> torch.Tensor:

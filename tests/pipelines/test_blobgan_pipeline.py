@@ -191,6 +191,36 @@ def test_invert_resizes_images_of_another_size_with_a_warning(inverting):
     torch.testing.assert_close(inverting.invert(crop.clamp(0, 1), output_type="pt").layouts.xs, out.layouts.xs)
 
 
+def test_refinement_brings_reconstructions_closer_and_leaves_the_networks_alone(inverting):
+    """num_refine_steps optimises each image's layout toward it: the error falls with steps, chunking changes nothing,
+    the generator gets no gradients, and the layouts still render the reconstructions."""
+    scenes = inverting(num_images=3, output_type="pt", generator=seeded(5)).images  # targets G can render exactly
+    before = {name: p.detach().clone() for name, p in inverting.generator.named_parameters()}
+    errors = {}
+    for steps in (0, 10, 40):
+        out = inverting.invert(scenes, num_refine_steps=steps, refine_lr=0.05, output_type="pt")
+        errors[steps] = (out.reconstructions - scenes).pow(2).mean().item()
+    assert errors[40] < errors[10] < errors[0], errors
+    chunked = inverting.invert(scenes, num_refine_steps=10, refine_lr=0.05, output_type="pt", max_batch_size=2)
+    whole = inverting.invert(scenes, num_refine_steps=10, refine_lr=0.05, output_type="pt")
+    torch.testing.assert_close(chunked.reconstructions, whole.reconstructions)
+    torch.testing.assert_close(inverting(layout=whole.layouts, output_type="pt").images, whole.reconstructions)
+    for name, p in inverting.generator.named_parameters():
+        assert p.grad is None and torch.equal(p, before[name]), name
+    # a perceptual distance joins the refinement's loss
+    calls = []
+
+    def mean_colour(a, b):
+        calls.append(len(a))
+        return (a.mean(dim=(2, 3)) - b.mean(dim=(2, 3))).pow(2).sum(1)
+
+    inverting.invert(scenes, num_refine_steps=2, perceptual=mean_colour, output_type="pt")
+    assert calls == [3, 3]
+    for bad in ({"num_refine_steps": -1}, {"num_refine_steps": 1.5}, {"refine_lr": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            inverting.invert(scenes, **bad)
+
+
 def test_invert_without_an_encoder_is_a_clear_error(pipe):
     with pytest.raises(ValueError, match="has no encoder, so it cannot invert images: .*train_inversion.py"):
         pipe.invert(torch.rand(1, 3, 16, 16))
@@ -237,9 +267,11 @@ def test_save_and_load_with_and_without_the_encoder(pipe, inverting, tmp_path):
 def test_the_card_shows_invert_only_with_an_encoder(pipe, inverting):
     from hfgan.cards import render_model_card
 
-    assert "pipe.invert(" not in str(render_model_card(pipe, "user/blobgan"))
+    without = str(render_model_card(pipe, "user/blobgan"))
+    assert "pipe.invert(" not in without and "encoder" not in without  # an absent component is not listed
     card = str(render_model_card(inverting, "user/blobgan"))
     assert "pipe.invert(" in card and card.count("# pip install hfgan") == 1
+    assert "`encoder` (BlobGANEncoder)" in card
 
 
 def test_the_card_snippet_with_an_encoder_runs(tmp_path, monkeypatch):

@@ -144,6 +144,11 @@ render_layout(output.layout)[0].save("blobs.png")  # the first image's blobs; th
             raise ValueError(f"raw_mean must have shape ({self.raw_dim},), got {tuple(raw_mean.shape)}")
         self.head.bias.copy_(raw_mean)
 
+    def decode(self, raw: torch.Tensor) -> BlobLayout:
+        """Raw layout vectors (B, raw_dim) -> a [`BlobLayout`] (`decode_layout` with this encoder's sizes)."""
+        c = self.config
+        return decode_layout(raw, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance)
+
     def forward(self, images: torch.Tensor, return_dict: bool = True):
         """
         Args:
@@ -156,7 +161,7 @@ render_layout(output.layout)[0].save("blobs.png")  # the first image's blobs; th
         if images.dim() != 4 or tuple(images.shape[1:]) != (3, size, size):
             raise ValueError(f"images must have shape (batch_size, 3, {size}, {size}), got {tuple(images.shape)}")
         raw = self.head(self.backbone(images))  # (B, raw_dim)
-        layout = decode_layout(raw, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance)
+        layout = self.decode(raw)
         if not return_dict:
             return (raw, layout)
         return BlobGANEncoderOutput(raw=raw, layout=layout)
