@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "evaluate": "hfgan.commands.evaluate",
     "prepare-data": "hfgan.commands.prepare_data",
     "prepare-scenes": "hfgan.commands.prepare_scenes",
+    "demo": "hfgan.commands.demo",
 }
 
 
