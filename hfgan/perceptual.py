@@ -240,7 +240,9 @@ class EmojiCNNDistance(PerceptualDistance):
         self.input_size = self.net.config.image_size
         # the outputs of each conv-BN-ReLU stage: the ReLUs of `features` (then come the pooling and flattening)
         self.taps = [i for i, m in enumerate(self.net.features) if isinstance(m, nn.ReLU)]
-        self.weights_source = str(folder)
+        # the shipped weights by their place in the package, not this machine's path (it goes into model cards)
+        shipped = "shipped with hfgan (hfgan/metrics/weights/emoji-cnn)"
+        self.weights_source = str(folder) if weights is not None else shipped
         self._freeze()
 
     def layer_distances(self, a: torch.Tensor, b: torch.Tensor) -> list[torch.Tensor]:

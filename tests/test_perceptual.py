@@ -9,6 +9,7 @@ import warnings
 import pytest
 import torch
 
+from hfgan.metrics.backbones import EMOJI_CNN_WEIGHTS
 from hfgan.perceptual import (
     LPIPS,
     VGG16_URL,
@@ -71,6 +72,10 @@ def test_emoji_cnn_distance_properties_and_gradients():
     assert not distance.training and not distance.net.training  # frozen: BatchNorm keeps its statistics
     with pytest.raises(ValueError, match="compares two batches of the same shape"):
         distance(a, images(size=8))
+    # the card names the shipped weights by their place in the package, a given folder by its path
+    assert distance.weights_source == "shipped with hfgan (hfgan/metrics/weights/emoji-cnn)"
+    folder = str(EMOJI_CNN_WEIGHTS)
+    assert perceptual_distance("emoji-cnn-distance", folder).weights_source == folder
 
 
 def test_lpips_random_backbone_is_lpips_packages_computation():

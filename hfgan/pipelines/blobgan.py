@@ -87,7 +87,7 @@ pipe(layout=layout).images[0].save("edited.png")  # one generator forward, same 
 # this release has an encoder: invert an image (e.g. a photo of a scene), edit its blobs, render the edit
 import PIL.Image
 
-inverted = pipe.invert(PIL.Image.open("scene.png"))
+inverted = pipe.invert(PIL.Image.open("scene.png"), num_refine_steps=100)  # 0: the encoder alone, faster
 inverted.reconstructions[0].save("reconstruction.png")
 render_layout(inverted.layouts[0])[0].save("inverted_blobs.png")
 pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited.png")"""
