@@ -15,8 +15,32 @@ ENTRIES = sorted(p for p in ZOO.iterdir() if (p / "model_index.json").is_file())
 MAX_BYTES = 25 * 2**20
 
 
-def test_the_zoo_has_the_default_dcgan_classifier_and_blobgan():
-    assert {"dcgan-emoji", "dcgan-emoji-classifier", "blobgan-emoji-scenes"} <= {p.name for p in ENTRIES}
+def test_the_zoo_has_the_default_dcgan_classifier_blobgan_and_inversion():
+    assert {"dcgan-emoji", "dcgan-emoji-classifier", "blobgan-emoji-scenes", "blobgan-emoji-scenes-inversion"} <= {
+        p.name for p in ENTRIES
+    }
+
+
+def test_the_inversion_entry_inverts_with_the_blobgan_entrys_networks():
+    """blobgan-emoji-scenes-inversion is the BlobGAN entry's frozen networks plus the trained encoder: inverting its
+    own samples gives layouts that render, and its card carries the reconstruction and alignment numbers."""
+    import torch
+
+    from hfgan import BlobGANPipeline
+
+    pipe = BlobGANPipeline.from_pretrained(ZOO / "blobgan-emoji-scenes-inversion")
+    blobgan = BlobGANPipeline.from_pretrained(ZOO / "blobgan-emoji-scenes")
+    for name in ("generator", "layout_net"):
+        for a, b in zip(getattr(pipe, name).state_dict().values(), getattr(blobgan, name).state_dict().values()):
+            assert torch.equal(a, b), name
+    pipe.set_progress_bar_config(disable=True)
+    scenes = pipe(num_images=2, generator=torch.Generator().manual_seed(0), output_type="pt").images
+    inverted = pipe.invert(scenes, output_type="pt")
+    torch.testing.assert_close(pipe(layout=inverted.layouts, output_type="pt").images, inverted.reconstructions)
+    text = (ZOO / "blobgan-emoji-scenes-inversion" / "README.md").read_text()
+    metrics = {m["type"] for m in yaml.safe_load(text.split("---")[1])["model-index"][0]["results"][0]["metrics"]}
+    assert {"reconstruction_psnr", "object_hit_rate", "blob_in_object_rate", "latent_error"} <= metrics
+    assert "emoji-cnn-distance" in text and "not LPIPS" in text
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[p.name for p in ENTRIES])

@@ -150,7 +150,7 @@ def evaluate_inversion(
     seed: int = 0,
     backbone=None,
     num_refine_steps: int = 0,
-    refine_lr: float = 0.02,
+    refine_lr: float = 0.05,
     batch_size: int = 64,
 ) -> dict[str, float]:
     """Every inversion number of a [`BlobGANPipeline`] with an encoder.

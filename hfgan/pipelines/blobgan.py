@@ -208,7 +208,7 @@ pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited
         self,
         images,
         num_refine_steps: int = 0,
-        refine_lr: float = 0.02,
+        refine_lr: float = 0.05,
         perceptual=None,
         output_type: str = "pil",
         return_dict: bool = True,
@@ -227,7 +227,7 @@ pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited
                 After encoding, this many Adam steps on each image's raw layout vector toward a rendering that matches
                 the image (L2, plus `perceptual` if given), with the generator frozen: closer reconstructions for
                 more time (one generator forward and backward a step). 0: the encoder's layouts as they are.
-            refine_lr (`float`, defaults to 0.02):
+            refine_lr (`float`, defaults to 0.05):
                 Adam's learning rate for the refinement.
             perceptual (`hfgan.perceptual.PerceptualDistance`, *optional*):
                 A perceptual distance added to the refinement's L2 (for example

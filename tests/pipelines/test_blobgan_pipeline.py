@@ -198,11 +198,11 @@ def test_refinement_brings_reconstructions_closer_and_leaves_the_networks_alone(
     before = {name: p.detach().clone() for name, p in inverting.generator.named_parameters()}
     errors = {}
     for steps in (0, 10, 40):
-        out = inverting.invert(scenes, num_refine_steps=steps, refine_lr=0.05, output_type="pt")
+        out = inverting.invert(scenes, num_refine_steps=steps, output_type="pt")
         errors[steps] = (out.reconstructions - scenes).pow(2).mean().item()
     assert errors[40] < errors[10] < errors[0], errors
-    chunked = inverting.invert(scenes, num_refine_steps=10, refine_lr=0.05, output_type="pt", max_batch_size=2)
-    whole = inverting.invert(scenes, num_refine_steps=10, refine_lr=0.05, output_type="pt")
+    chunked = inverting.invert(scenes, num_refine_steps=10, output_type="pt", max_batch_size=2)
+    whole = inverting.invert(scenes, num_refine_steps=10, output_type="pt")
     torch.testing.assert_close(chunked.reconstructions, whole.reconstructions)
     torch.testing.assert_close(inverting(layout=whole.layouts, output_type="pt").images, whole.reconstructions)
     for name, p in inverting.generator.named_parameters():
