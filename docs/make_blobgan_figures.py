@@ -25,6 +25,7 @@ import PIL.Image
 import torch
 
 from hfgan import BlobGANPipeline, BlobLayout, render_layout
+from hfgan.metrics import load_backbone
 from hfgan.metrics.inversion import evaluate_inversion, scenes_with_boxes
 from hfgan.models.blobgan.splat import blob_opacities, composite
 from hfgan.pipelines.pipeline_utils import to_pil_images
@@ -113,7 +114,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num", type=int, default=64, help="samples for the locality numbers")
     parser.add_argument("--scenes", default="data/scenes/scenes-64-test.parquet", help="held-out scenes with boxes")
-    parser.add_argument("--num-eval", type=int, default=200, help="test images for the inversion numbers")
+    parser.add_argument("--num-eval", type=int, default=300, help="test images for the inversion numbers")
     parser.add_argument("--refine-steps", type=int, nargs="+", default=[100, 200],
                         help="refinement steps after the encoder to measure; the figure uses the last")  # fmt: skip
     args = parser.parse_args()
@@ -138,10 +139,11 @@ def main() -> None:
     images, boxes = scenes_with_boxes(args.scenes, image_size=pipe.encoder.config.image_size)
     inversion_figure(pipe, images[:8], args.refine_steps[-1]).save(out / "blobgan_inversion.png")
     evaluated, boxes = images[: args.num_eval], boxes[: args.num_eval] if boxes is not None else None
-    numbers = {"test_images": len(evaluated), "encoder": evaluate_inversion(pipe, evaluated, boxes)}
+    backbone = load_backbone("emoji-cnn")  # FD of the reconstructions (left out below 256 images, its dimension)
+    numbers = {"test_images": len(evaluated), "encoder": evaluate_inversion(pipe, evaluated, boxes, backbone=backbone)}
     for steps in args.refine_steps:
         start = time.perf_counter()
-        results = evaluate_inversion(pipe, evaluated, boxes, num_refine_steps=steps)
+        results = evaluate_inversion(pipe, evaluated, boxes, backbone=backbone, num_refine_steps=steps)
         results["seconds_per_image"] = (time.perf_counter() - start) / len(evaluated)
         numbers[f"encoder + {steps} refinement steps"] = results
     (out / "blobgan_inversion.json").write_text(json.dumps(numbers, indent=2) + "\n")
