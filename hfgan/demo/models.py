@@ -14,6 +14,7 @@ from pathlib import Path
 import PIL.Image
 import torch
 
+from ..models.blobgan.layout import BlobLayout, render_layout
 from ..utils import make_image_grid
 
 MAX_IMAGES = 64  # per sample grid
@@ -51,7 +52,8 @@ def expand_sources(sources: list[str]) -> list[tuple[str, str]]:
                 releases.append((path.name or source, source))  # loading it says what is wrong
         else:
             releases.append((path.name if path.is_dir() else source, source))
-    return releases
+    names = [name for name, _ in releases]  # two folders of one name (two runs' release/) go by their full paths
+    return [(name if names.count(name) == 1 else source, source) for name, source in releases]
 
 
 @dataclasses.dataclass
@@ -60,11 +62,11 @@ class BlobEdits:
     last one is on screen). Edits and undos return a new `BlobEdits`; the layouts are never changed in place."""
 
     model: str
-    original: object  # BlobLayout of one image
-    history: tuple = ()
+    original: BlobLayout  # of one image
+    history: tuple[BlobLayout, ...] = ()
 
     @property
-    def layout(self):
+    def layout(self) -> BlobLayout:
         return self.history[-1] if self.history else self.original
 
     @property
@@ -208,8 +210,6 @@ class DemoModels:
 
     def show(self, state: BlobEdits) -> tuple[PIL.Image.Image, PIL.Image.Image, BlobEdits]:
         """The state's layout rendered by its generator (fixed noise: one forward), its blobs drawn, and the state."""
-        from ..models.blobgan.layout import render_layout
-
         pipe = self._pipe(state.model, self.blobgans, "BlobGAN release")
         image = pipe(layout=state.layout).images[0]
         return _show(image), render_layout(state.layout, size=SHOW)[0], state

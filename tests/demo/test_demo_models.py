@@ -146,3 +146,11 @@ def test_invert_an_upload_then_edit_it(demo_models, images):
         demo_models.invert("blobgan", str(images["rgb"]), 501)
     with pytest.raises(DemoError, match="Choose a BlobGAN release with an encoder: blobgan"):
         demo_models.invert("dcgan", str(images["rgb"]))
+
+
+def test_two_releases_of_one_name_go_by_their_paths(tiny_zoo, tmp_path):
+    import shutil
+
+    shutil.copytree(tiny_zoo / "dcgan", tmp_path / "run" / "dcgan")
+    models = DemoModels([str(tiny_zoo / "dcgan"), str(tmp_path / "run" / "dcgan")])
+    assert list(models.pipelines) == [str(tiny_zoo / "dcgan"), str(tmp_path / "run" / "dcgan")]
