@@ -1,6 +1,6 @@
 """The pictures and numbers of docs/blobgan.md, from a trained BlobGAN release (default: the zoo's).
 
-    python docs/make_blobgan_figures.py                                   # zoo/blobgan-emoji-scenes -> docs/images/
+    python docs/make_blobgan_figures.py          # zoo/blobgan-emoji-scenes(-inversion) -> docs/images/
     python docs/make_blobgan_figures.py --model outputs/blobgan-emoji-scenes/release --out /tmp/figures
 
 Writes `blobgan_samples.png` (samples beside their blob layouts), `blobgan_edits.png` (each edit applied to the same
@@ -8,9 +8,9 @@ sample: move, resize, remove, restyle, duplicate, every image above its layout) 
 a move is, over many samples (the share of the pixel change that falls inside the moved blob's old and new
 footprints, against the share of the image those footprints cover).
 
-When the release has an encoder and the held-out scenes are there (`--scenes`), also `blobgan_inversion.png` (real
-test images, their encoded blobs, the reconstruction, the reconstruction after `--refine-steps` of refinement, and
-two edits of the refined layout rendered) and `blobgan_inversion.json`: `evaluate_inversion` on `--num-eval` test
+When the release has an encoder and the held-out scenes are there (`--scenes`), also `blobgan_inversion.png` (test
+images; for the encoder's layout and for the layout refined by the last of `--refine-steps`: its blobs, its
+rendering, and its largest blob moved) and `blobgan_inversion.json`: `evaluate_inversion` on `--num-eval` test
 images, with the encoder alone and with each number of refinement steps (and the seconds an image took).
 """
 
@@ -91,25 +91,27 @@ def move_locality(pipe: BlobGANPipeline, num: int, seed: int, step: float = 0.2)
 
 
 def inversion_figure(pipe: BlobGANPipeline, images: torch.Tensor, refine_steps: int) -> PIL.Image.Image:
-    """One column per test image: the image, its encoded blobs, the reconstruction, the refined reconstruction, and
-    the refined layout with its largest blob moved toward the centre, and removed."""
+    """One column per test image. Rows: the image; then for the encoder's layout and for the refined one, its blobs,
+    its rendering, and its rendering with the largest blob moved a quarter of the width toward the centre."""
     size = pipe.generator.config.image_size
-    encoded = pipe.invert(images, output_type="pt")
-    refined = pipe.invert(images, num_refine_steps=refine_steps, output_type="pt")
-    rows = [to_pil_images(images.float() / 255), render_layout(encoded.layouts, size=SHOW),
-            to_pil_images(encoded.reconstructions), to_pil_images(refined.reconstructions), [], []]  # fmt: skip
-    for n in range(len(images)):
-        layout = refined.layouts[n]
-        i = largest_blob(layout, size)
-        rows[4] += pipe(layout=layout.move(i, dx=toward_centre(float(layout.xs[0, i]), 0.25))).images
-        rows[5] += pipe(layout=layout.remove(i)).images
+    rows = [to_pil_images(images.float() / 255)]
+    for steps in (0, refine_steps):
+        inverted = pipe.invert(images, num_refine_steps=steps, output_type="pt")
+        moved = []
+        for n in range(len(images)):
+            layout = inverted.layouts[n]
+            i = largest_blob(layout, size)
+            moved += pipe(layout=layout.move(i, dx=toward_centre(float(layout.xs[0, i]), 0.25))).images
+        rows += [render_layout(inverted.layouts, size=SHOW), to_pil_images(inverted.reconstructions), moved]
     tiles = [t if t.width == SHOW else t.resize((SHOW, SHOW), PIL.Image.NEAREST) for row in rows for t in row]
     return make_image_grid(tiles, rows=len(rows), cols=len(images))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(Path(__file__).resolve().parents[1] / "zoo" / "blobgan-emoji-scenes"))
+    # the zoo's BlobGAN networks with their encoder (blobgan-emoji-scenes' layout network and generator, unchanged)
+    zoo = Path(__file__).resolve().parents[1] / "zoo"
+    parser.add_argument("--model", default=str(zoo / "blobgan-emoji-scenes-inversion"))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "images"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num", type=int, default=64, help="samples for the locality numbers")

@@ -69,4 +69,4 @@ def test_blobgan_figures_script(tmp_path, monkeypatch, tiny_scenes):
         assert results["reconstruction_psnr"] > 0 and 0 <= results["object_hit_rate"] <= 1
     assert numbers["encoder"] != numbers["encoder + 3 refinement steps"]
     with PIL.Image.open(figures / "blobgan_inversion.png") as grid:  # the first 8 test images, 192 px a tile
-        assert grid.size == (8 * 192, 6 * 192)  # rows: image, blobs, reconstruction, refined, moved, removed
+        assert grid.size == (8 * 192, 7 * 192)  # the image; blobs, rendering, moved: encoded and refined
