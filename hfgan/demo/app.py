@@ -101,8 +101,8 @@ def build_demo(sources: list[str] | None = None, device: str = "cpu", models: De
                 none_note(models.inverters, "BlobGAN release with an encoder")
                 with gr.Row():
                     model = gr.Dropdown(models.inverters, value=first(models.inverters), label="Model")
-                    steps = gr.Slider(0, MAX_REFINE_STEPS, value=100, step=10,
-                                      label="Refinement steps after the encoder (closer, slower)")  # fmt: skip
+                    steps = gr.Slider(0, MAX_REFINE_STEPS, value=100, step=10, label="Refinement steps after "
+                                      "the encoder (closer to the image, slower, less editable)")  # fmt: skip
                 with gr.Row():
                     upload, preview = uploader(gr, models)
                 button = gr.Button("Invert", variant="primary")
