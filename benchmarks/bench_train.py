@@ -9,12 +9,20 @@ Target: the framework costs at most 10% of throughput.
 
     python benchmarks/bench_train.py                 # 64 px, batch 64, 150 steps each (about 3 minutes on 2 cores)
     python benchmarks/bench_train.py --steps 200 --batch-size 128
+    python benchmarks/bench_train.py --variants      # the default recipe's step under speed variants (issue 13)
+
+`--variants` times the default recipe's training step (training/configs/model/dcgan_small.yaml, non-saturating
+loss, DiffAugment colour + translation, EMA) as is and with one change each: channels-last memory format, Adam
+`fused=True`, `torch.compile` of G and D (`--compile`: a minute or more of warm-up), DiffAugment off (what the
+augmentation costs), and one thread instead of all. Rounds are interleaved and the median and spread of each are
+printed, so a ratio compares runs made side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -99,11 +107,85 @@ def framework_run(steps: int, batch_size: int, workdir: Path) -> float:
     return summary["images_seen"] / summary["wall_seconds"]
 
 
+VARIANTS = {  # name -> what changes from the default recipe's step
+    "default recipe": {},
+    "channels_last": {"channels_last": True},
+    "Adam fused": {"adam": {"fused": True}},
+    "DiffAugment off": {"policy": []},
+    "1 thread": {"threads": 1},
+}
+
+
+def recipe_step(images: torch.Tensor, batch_size: int, channels_last=False, adam=None, compile=False,
+                policy=("color", "translation"), threads=None):  # fmt: skip
+    """The default recipe's networks, optimisers and EMA, and `run(steps) -> images/second` of its training step."""
+    from common import gan_d_loss
+
+    from hfgan import DCGANDiscriminator, DCGANGenerator
+    from hfgan.augment import diff_augment
+    from hfgan.losses import g_loss
+    from hfgan.training.ema import EMA
+
+    torch.manual_seed(0)
+    g, d = DCGANGenerator(latent_dim=100, base_channels=32), DCGANDiscriminator(base_channels=32)
+    if channels_last:
+        g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), **(adam or {}))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), **(adam or {}))
+    ema = EMA(g, decay=0.999, warmup=True)
+    run_g, run_d = (torch.compile(g), torch.compile(d)) if compile else (g, d)
+    policy, all_threads = list(policy), torch.get_num_threads()
+
+    def run(steps: int) -> float:
+        torch.set_num_threads(threads or all_threads)
+        draw = torch.Generator().manual_seed(1)
+        start = time.perf_counter()
+        for step in range(steps):
+            real = images[torch.randint(len(images), (batch_size,), generator=draw)].float().div_(127.5).sub_(1.0)
+            if channels_last:
+                real = real.contiguous(memory_format=torch.channels_last)
+            fake = run_g(torch.randn(batch_size, 100)).sample
+            d_total, _ = gan_d_loss(run_d, real, fake, policy, "non_saturating", 0.0, 16, step)
+            opt_d.zero_grad(set_to_none=True)
+            d_total.backward()
+            opt_d.step()
+            g_out = g_loss("non_saturating", run_d(diff_augment(fake, policy)).logits)
+            opt_g.zero_grad(set_to_none=True)
+            g_out["loss"].backward()
+            opt_g.step()
+            ema.update(g)
+        rate = steps * batch_size / (time.perf_counter() - start)
+        torch.set_num_threads(all_threads)
+        return rate
+
+    return run
+
+
+def compare_variants(images: torch.Tensor, steps: int, batch_size: int, rounds: int, with_compile: bool) -> None:
+    variants = dict(VARIANTS, **({"torch.compile": {"compile": True}} if with_compile else {}))
+    runs = {name: recipe_step(images, batch_size, **change) for name, change in variants.items()}
+    for name, run in runs.items():  # warm-up: allocator, oneDNN primitives, compilation
+        start = time.perf_counter()
+        run(3)
+        print(f"  warm-up {name}: {time.perf_counter() - start:.1f} s")
+    rates = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            rates[name].append(run(steps))
+    base = statistics.median(rates["default recipe"])
+    print(f"default recipe's step, {steps} steps x {rounds} interleaved rounds, median (spread):")
+    for name, values in rates.items():
+        m = statistics.median(values)
+        print(f"  {name:16s} {m:6.1f} images/s  {m / base:.2f}x  ({min(values):.1f}-{max(values):.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--variants", action="store_true", help="time the default recipe's step under variants")
+    parser.add_argument("--compile", action="store_true", help="with --variants: also torch.compile")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_SILENT", "true")
 
@@ -112,6 +194,9 @@ def main() -> None:
     images = load_image_dataset(None, split="train", image_size=64).images  # the same uint8 tensor for both
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {len(images)} emoji, 64 px, "
           f"batch {args.batch_size}, {args.steps} steps per run")  # fmt: skip
+    if args.variants:
+        compare_variants(images, args.steps, args.batch_size, max(args.rounds, 3), args.compile)
+        return
     plain, framework = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
