@@ -11,8 +11,8 @@ Target: the framework costs at most 10% of throughput.
     python benchmarks/bench_train.py --steps 200 --batch-size 128
     python benchmarks/bench_train.py --variants      # the default recipe's step under speed variants (issue 13)
 
-`--variants` times the default recipe's training step (training/configs/model/dcgan_small.yaml, non-saturating
-loss, DiffAugment colour + translation, EMA) as is and with one change each: channels-last memory format, Adam
+`--variants` times the default recipe's training step (training/configs/train_dcgan.yaml's networks, loss,
+DiffAugment, Adam and EMA) as is and with one change each: channels-last memory format, Adam
 `fused=True`, `torch.compile` of G and D (`--compile`: a minute or more of warm-up), DiffAugment off (what the
 augmentation costs), and one thread instead of all. Rounds are interleaved and the median and spread of each are
 printed, so a ratio compares runs made side by side.
@@ -116,9 +116,18 @@ VARIANTS = {  # name -> what changes from the default recipe's step
 }
 
 
-def recipe_step(images: torch.Tensor, batch_size: int, channels_last=False, adam=None, compile=False,
-                policy=("color", "translation"), threads=None):  # fmt: skip
-    """The default recipe's networks, optimisers and EMA, and `run(steps) -> images/second` of its training step."""
+def default_recipe():
+    """training/configs/train_dcgan.yaml as the command line composes it, with no overrides."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "training" / "configs"), version_base=None):
+        return compose(config_name="train_dcgan")
+
+
+def recipe_step(images: torch.Tensor, batch_size: int, channels_last=False, adam=None, compile=False, policy=None,
+                threads=None):  # fmt: skip
+    """The default recipe's networks, optimisers, loss, augmentation and EMA (read from its config), and
+    `run(steps) -> images/second` of its training step; `policy` replaces the recipe's DiffAugment policy."""
     from common import gan_d_loss
 
     from hfgan import DCGANDiscriminator, DCGANGenerator
@@ -126,15 +135,20 @@ def recipe_step(images: torch.Tensor, batch_size: int, channels_last=False, adam
     from hfgan.losses import g_loss
     from hfgan.training.ema import EMA
 
+    cfg = default_recipe()
     torch.manual_seed(0)
-    g, d = DCGANGenerator(latent_dim=100, base_channels=32), DCGANDiscriminator(base_channels=32)
+    g = DCGANGenerator(latent_dim=cfg.model.latent_dim, base_channels=cfg.model.g_channels)
+    d = DCGANDiscriminator(base_channels=cfg.model.d_channels)
     if channels_last:
         g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
-    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), **(adam or {}))
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), **(adam or {}))
-    ema = EMA(g, decay=0.999, warmup=True)
+    betas = (cfg.optim.beta1, cfg.optim.beta2)
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.optim.g_lr, betas=betas, **(adam or {}))
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.optim.d_lr, betas=betas, **(adam or {}))
+    ema = EMA(g, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
     run_g, run_d = (torch.compile(g), torch.compile(d)) if compile else (g, d)
-    policy, all_threads = list(policy), torch.get_num_threads()
+    kind, latent_dim = cfg.loss.kind, cfg.model.latent_dim
+    policy = list(cfg.augment.policy if policy is None else policy)
+    all_threads = torch.get_num_threads()
 
     def run(steps: int) -> float:
         torch.set_num_threads(threads or all_threads)
@@ -144,12 +158,12 @@ def recipe_step(images: torch.Tensor, batch_size: int, channels_last=False, adam
             real = images[torch.randint(len(images), (batch_size,), generator=draw)].float().div_(127.5).sub_(1.0)
             if channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
-            fake = run_g(torch.randn(batch_size, 100)).sample
-            d_total, _ = gan_d_loss(run_d, real, fake, policy, "non_saturating", 0.0, 16, step)
+            fake = run_g(torch.randn(batch_size, latent_dim)).sample
+            d_total, _ = gan_d_loss(run_d, real, fake, policy, kind, cfg.loss.r1_gamma, cfg.loss.r1_every, step)
             opt_d.zero_grad(set_to_none=True)
             d_total.backward()
             opt_d.step()
-            g_out = g_loss("non_saturating", run_d(diff_augment(fake, policy)).logits)
+            g_out = g_loss(kind, run_d(diff_augment(fake, policy)).logits)
             opt_g.zero_grad(set_to_none=True)
             g_out["loss"].backward()
             opt_g.step()

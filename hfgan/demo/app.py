@@ -81,7 +81,7 @@ def build_demo(sources: list[str] | None = None, device: str = "cpu", models: De
                     model = gr.Dropdown(models.classifiers, value=first(models.classifiers), label="Model")
                     top_k = gr.Slider(1, 10, value=5, step=1, label="Labels shown")
                 with gr.Row():
-                    upload, preview = uploader(gr, models)
+                    upload = uploader(gr, models)
                     labels = gr.Label(label="Labels")
                 button = gr.Button("Classify", variant="primary")
                 button.click(shown_in_page(models.classify), [model, upload, top_k], labels, api_name="classify")
@@ -104,7 +104,7 @@ def build_demo(sources: list[str] | None = None, device: str = "cpu", models: De
                     steps = gr.Slider(0, MAX_REFINE_STEPS, value=100, step=10, label="Refinement steps after "
                                       "the encoder (closer to the image, slower, less editable)")  # fmt: skip
                 with gr.Row():
-                    upload, preview = uploader(gr, models)
+                    upload = uploader(gr, models)
                 button = gr.Button("Invert", variant="primary")
                 scene = editor(gr, models, prefix="invert_")
                 button.click(shown_in_page(models.invert), [model, upload, steps], scene, api_name="invert")
@@ -112,12 +112,13 @@ def build_demo(sources: list[str] | None = None, device: str = "cpu", models: De
 
 
 def uploader(gr, models: DemoModels):
-    """An upload box and a preview of what the models will see. A file, not gr.Image: gradio would decode an upload
-    itself before any handler runs, so a file that is not an image, or a huge one, would fail without a message."""
+    """An upload box and beside it a preview of what the models will see; returns the upload box. A file, not
+    gr.Image: gradio would decode an upload itself before any handler runs, so a file that is not an image, or a huge
+    one, would fail without a message."""
     upload = gr.File(label="Your image (PNG, JPEG, WebP, ...)", type="filepath")
     preview = gr.Image(label="As the model sees it (RGB)", type="pil", format="png", interactive=False)
     upload.change(shown_in_page(models.preview), upload, preview, api_name=False)
-    return upload, preview
+    return upload
 
 
 def editor(gr, models: DemoModels, prefix: str):

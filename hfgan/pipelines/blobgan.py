@@ -287,11 +287,12 @@ pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited
 
         def render(start: int, stop: int) -> torch.Tensor:
             target = batch[start:stop].to(device=device, dtype=dtype)
-            raw = self.encoder(target).raw  # (n, raw_dim)
+            encoded = self.encoder(target)
+            layout = encoded.layout
             if num_refine_steps:
-                raw = refine_raw(self.generator, self.encoder.decode, raw, target, num_refine_steps, refine_lr,
-                                 perceptual)  # fmt: skip
-            layout = self.encoder.decode(raw)
+                raw = refine_raw(self.generator, self.encoder.decode, encoded.raw, target, num_refine_steps,
+                                 refine_lr, perceptual)  # fmt: skip
+                layout = self.encoder.decode(raw)
             layouts.append(layout.to("cpu"))
             return self.generator(layout.to(dtype=self.generator.dtype), noise_mode="const").sample
 
