@@ -9,13 +9,16 @@ Target: the framework costs at most 10% of throughput.
 
     python benchmarks/bench_train.py                 # 64 px, batch 64, 150 steps each (about 3 minutes on 2 cores)
     python benchmarks/bench_train.py --steps 200 --batch-size 128
-    python benchmarks/bench_train.py --variants      # the default recipe's step under speed variants (issue 13)
+    python benchmarks/bench_train.py --variants      # the 7,000-step recipe's step under speed variants (issue 13)
+    python benchmarks/bench_train.py --recipes       # the budget recipe vs. the 7,000-step one vs. the tutorial loop
 
-`--variants` times the default recipe's training step (training/configs/train_dcgan.yaml's networks, loss,
+`--variants` times the 7,000-step recipe's training step (train_dcgan.yaml with `plan=full`: its networks, loss,
 DiffAugment, Adam and EMA) as is and with one change each: channels-last memory format, Adam
 `fused=True`, `torch.compile` of G and D (`--compile`: a minute or more of warm-up), DiffAugment off (what the
-augmentation costs), and one thread instead of all. Rounds are interleaved and the median and spread of each are
-printed, so a ratio compares runs made side by side.
+augmentation costs), and one thread instead of all. `--recipes` times the training step of both plans of the
+default recipe (`plan=full`, the 7,000-step recipe; `plan=short`, the budget recipe) and the tutorial loop, the fixed
+yardstick, each at its own batch size. Rounds are interleaved and the median and spread of each are printed, so a
+ratio compares runs made side by side.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ def framework_run(steps: int, batch_size: int, workdir: Path) -> float:
     from train_dcgan import train
 
     overrides = [
+        "plan=full",  # a constant learning rate and no start-up timing
         "model=dcgan",  # the seed architecture, as the plain loop
         f"output_dir={workdir}",
         "overwrite=true",
@@ -107,8 +111,8 @@ def framework_run(steps: int, batch_size: int, workdir: Path) -> float:
     return summary["images_seen"] / summary["wall_seconds"]
 
 
-VARIANTS = {  # name -> what changes from the default recipe's step
-    "default recipe": {},
+VARIANTS = {  # name -> what changes from the 7,000-step recipe's step
+    "7,000-step recipe": {},
     "channels_last": {"channels_last": True},
     "Adam fused": {"adam": {"fused": True}},
     "DiffAugment off": {"policy": []},
@@ -116,17 +120,23 @@ VARIANTS = {  # name -> what changes from the default recipe's step
 }
 
 
-def default_recipe():
-    """training/configs/train_dcgan.yaml as the command line composes it, with no overrides."""
+RECIPES = {  # name -> overrides of training/configs/train_dcgan.yaml
+    "7,000-step recipe": ["plan=full"],  # the default where its 7,000 steps fit the budget, and the one before
+    "budget recipe": ["plan=short"],  # the default where they do not
+}
+
+
+def compose_recipe(overrides=()):
+    """training/configs/train_dcgan.yaml as the command line composes it with `overrides`."""
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(ROOT / "training" / "configs"), version_base=None):
-        return compose(config_name="train_dcgan")
+        return compose(config_name="train_dcgan", overrides=list(overrides))
 
 
-def recipe_step(images: torch.Tensor, batch_size: int, channels_last=False, adam=None, compile=False, policy=None,
+def recipe_step(images: torch.Tensor, overrides=("plan=full",), channels_last=False, adam=None, compile=False, policy=None,
                 threads=None):  # fmt: skip
-    """The default recipe's networks, optimisers, loss, augmentation and EMA (read from its config), and
+    """A recipe's networks, optimisers, loss, augmentation, batch size and EMA (read from its config), and
     `run(steps) -> images/second` of its training step; `policy` replaces the recipe's DiffAugment policy."""
     from common import gan_d_loss
 
@@ -135,7 +145,8 @@ def recipe_step(images: torch.Tensor, batch_size: int, channels_last=False, adam
     from hfgan.losses import g_loss
     from hfgan.training.ema import EMA
 
-    cfg = default_recipe()
+    cfg = compose_recipe(overrides)
+    batch_size = cfg.batch_size
     torch.manual_seed(0)
     g = DCGANGenerator(latent_dim=cfg.model.latent_dim, base_channels=cfg.model.g_channels)
     d = DCGANDiscriminator(base_channels=cfg.model.d_channels)
@@ -175,9 +186,8 @@ def recipe_step(images: torch.Tensor, batch_size: int, channels_last=False, adam
     return run
 
 
-def compare_variants(images: torch.Tensor, steps: int, batch_size: int, rounds: int, with_compile: bool) -> None:
-    variants = dict(VARIANTS, **({"torch.compile": {"compile": True}} if with_compile else {}))
-    runs = {name: recipe_step(images, batch_size, **change) for name, change in variants.items()}
+def interleaved(runs: dict, steps: int, rounds: int) -> dict[str, list[float]]:
+    """Warm each `run(steps) -> images/s` up, then time them round by round; returns each one's rates."""
     for name, run in runs.items():  # warm-up: allocator, oneDNN primitives, compilation
         start = time.perf_counter()
         run(3)
@@ -186,11 +196,34 @@ def compare_variants(images: torch.Tensor, steps: int, batch_size: int, rounds: 
     for _ in range(rounds):
         for name, run in runs.items():
             rates[name].append(run(steps))
-    base = statistics.median(rates["default recipe"])
-    print(f"default recipe's step, {steps} steps x {rounds} interleaved rounds, median (spread):")
+    return rates
+
+
+def compare_variants(images: torch.Tensor, steps: int, rounds: int, with_compile: bool) -> None:
+    variants = dict(VARIANTS, **({"torch.compile": {"compile": True}} if with_compile else {}))
+    rates = interleaved({name: recipe_step(images, **change) for name, change in variants.items()}, steps, rounds)
+    base = statistics.median(rates["7,000-step recipe"])
+    print(f"the 7,000-step recipe's step, {steps} steps x {rounds} interleaved rounds, median (spread):")
     for name, values in rates.items():
         m = statistics.median(values)
-        print(f"  {name:16s} {m:6.1f} images/s  {m / base:.2f}x  ({min(values):.1f}-{max(values):.1f})")
+        print(f"  {name:18s} {m:6.1f} images/s  {m / base:.2f}x  ({min(values):.1f}-{max(values):.1f})")
+
+
+def compare_recipes(images: torch.Tensor, steps: int, rounds: int) -> None:
+    """The tutorial loop (the fixed yardstick) and both plans of the default recipe, side by side."""
+    runs = {"tutorial loop": lambda n: plain_loop(images, n, 64)}
+    runs |= {name: recipe_step(images, overrides) for name, overrides in RECIPES.items()}
+    batch = {"tutorial loop": 64} | {name: compose_recipe(o).batch_size for name, o in RECIPES.items()}
+    rates = interleaved(runs, steps, rounds)
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    print(f"{steps} steps x {rounds} interleaved rounds, {torch.get_num_threads()} threads, median (spread):")
+    for name, values in rates.items():
+        m = median[name]
+        print(f"  {name:26s} batch {batch[name]:3d}  {m:6.1f} images/s  {m / batch[name]:5.2f} steps/s  "
+              f"{m / median['tutorial loop']:.2f}x the tutorial loop  ({min(values):.1f}-{max(values):.1f})")
+    new, old = median["budget recipe"], median["7,000-step recipe"]
+    print(f"  budget vs. 7,000-step recipe: {new / old:.2f}x images/s, "
+          f"{(new / batch['budget recipe']) / (old / batch['7,000-step recipe']):.2f}x steps/s")
 
 
 def main() -> None:
@@ -198,8 +231,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--variants", action="store_true", help="time the default recipe's step under variants")
+    parser.add_argument("--variants", action="store_true", help="time the 7,000-step recipe's step under variants")
     parser.add_argument("--compile", action="store_true", help="with --variants: also torch.compile")
+    parser.add_argument("--recipes", action="store_true", help="the budget recipe vs. the 7,000-step one vs. the "
+                        "tutorial loop")  # fmt: skip
     args = parser.parse_args()
     os.environ.setdefault("WANDB_SILENT", "true")
 
@@ -209,7 +244,10 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {len(images)} emoji, 64 px, "
           f"batch {args.batch_size}, {args.steps} steps per run")  # fmt: skip
     if args.variants:
-        compare_variants(images, args.steps, args.batch_size, max(args.rounds, 3), args.compile)
+        compare_variants(images, args.steps, max(args.rounds, 3), args.compile)
+        return
+    if args.recipes:
+        compare_recipes(images, args.steps, max(args.rounds, 3))
         return
     plain, framework = [], []
     with tempfile.TemporaryDirectory() as tmp:

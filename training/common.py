@@ -34,6 +34,7 @@ from hfgan.losses import d_loss, r1_penalty
 from hfgan.training import load_state, resolve_resume, save_checkpoint
 from hfgan.training.checkpoint import capture_rng_state, restore_rng_state
 from hfgan.training.release import PushError, push_folder, save_release
+from hfgan.training.schedule import run_progress
 from hfgan.training.stop import GracefulStop
 from hfgan.utils import atomic_write
 
@@ -359,6 +360,41 @@ def check_finite(step: int, loss: torch.Tensor, out: Path) -> None:
         )
 
 
+def choose_plan(cfg: DictConfig, accelerator, seconds_per_step: Callable[[DictConfig], float]) -> DictConfig:
+    """Resolve `plan: auto` to the name of one of `plans`: the first whose whole schedule (its `max_steps`) fits
+    `max_minutes` at this machine's speed, measured by `seconds_per_step(cfg with that plan)` (a few timed steps),
+    else the last one, made for short budgets. No budget: the first. Resuming: the plan the checkpoint's run chose.
+    Every process takes the main process's choice. Returns `cfg` with `plan` set (the rest of the config reads its
+    values through `${plans.${plan}.<key>}`)."""
+    if cfg.plan != "auto":
+        if cfg.plan not in cfg.plans:
+            raise ValueError(f"plan={cfg.plan!r} is not one of auto, {', '.join(cfg.plans)}")
+        return cfg
+    names = list(cfg.plans)
+    resumed = resolve_resume(cfg.resume, Path(cfg.output_dir) / "checkpoints")
+    if resumed is not None and (resumed / "config.yaml").is_file():
+        chosen, why = OmegaConf.load(resumed / "config.yaml").plan, f"as in {resumed}"
+    elif cfg.max_minutes is None:
+        chosen, why = names[0], "no max_minutes"
+    else:
+        chosen, why = names[-1], "no plan's schedule fits the budget"
+        for name in names[:-1]:
+            trial = OmegaConf.merge(cfg, {"plan": name})
+            minutes = seconds_per_step(trial) * trial.max_steps / 60
+            if accelerator.is_main_process:
+                print(f"plan {name}: {trial.max_steps} steps would take about {minutes:.1f} min here", flush=True)
+            if minutes <= cfg.max_minutes:
+                chosen, why = name, f"its {trial.max_steps} steps fit max_minutes={cfg.max_minutes}"
+                break
+    if accelerator.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        chosen, why = broadcast_object_list([chosen, why])
+    if accelerator.is_main_process:
+        print(f"plan={chosen} ({why})", flush=True)
+    return OmegaConf.merge(cfg, {"plan": chosen})
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # The run
 
@@ -389,7 +425,7 @@ class TrainingRun:
         if self.is_main:
             prepare_output_dir(self.out, cfg.overwrite, resuming=self.resume_from is not None)
         accelerator.wait_for_everyone()
-        self.config_yaml = OmegaConf.to_yaml(cfg)
+        self.config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # the values this run used, plan included
         self.logger = RunLogger(cfg, self.out, enabled=self.is_main)
         if self.is_main:
             print(f"Config:\n{self.config_yaml}", flush=True)
@@ -407,6 +443,7 @@ class TrainingRun:
         self.card: dict[str, Any] = {}
         self.stop = GracefulStop()
         self.stop_reason: str | None = None
+        self.progress = 0.0  # the fraction of the run done (steps or budget, whichever is further): for schedules
         self._bar = None
         self._last_checkpoint = self._evaluated = -1
         self._last_log = (self.start_time, 0)
@@ -483,10 +520,12 @@ class TrainingRun:
             self._bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not show, unit="step")
         if self.step >= cfg.max_steps:
             return False
+        stop, elapsed = self._agree(self.stop.requested is not None, self.elapsed_minutes())
+        self.progress = run_progress(self.step, cfg.max_steps, elapsed, cfg.max_minutes)
         reason = self.stop.requested
-        if reason is None and cfg.max_minutes is not None and self.elapsed_minutes() >= cfg.max_minutes:
+        if reason is None and cfg.max_minutes is not None and elapsed >= cfg.max_minutes:
             reason = f"max_minutes={cfg.max_minutes}"
-        if self._any_process(reason is not None):
+        if stop or reason is not None:
             self.stop_reason = reason or "another process stopped"
             return False
         return True
@@ -620,12 +659,14 @@ class TrainingRun:
 
     # ------------------------------------------------------------------------------------------------- helpers
 
-    def _any_process(self, flag: bool) -> bool:
-        """True on every process if `flag` is True on any, so that all stop at the same step."""
+    def _agree(self, flag: bool, minutes: float) -> tuple[bool, float]:
+        """(`flag` on any process, the mean of `minutes`): every process stops at the same step and follows the
+        same schedule."""
         if self.world == 1:
-            return flag
-        t = torch.tensor([float(flag)], device=self.accelerator.device)
-        return bool(self.accelerator.reduce(t, reduction="sum").item() > 0)
+            return flag, minutes
+        t = torch.tensor([float(flag), minutes], device=self.accelerator.device, dtype=torch.float64)
+        flags, total = self.accelerator.reduce(t, reduction="sum").tolist()
+        return flags > 0, total / self.world
 
     def _resume_hint(self) -> str:
         command = launch_command() or f"python training/{Path(sys.argv[0]).name}"

@@ -1,11 +1,13 @@
 """Train a DCGAN on a small image collection; write samples, checkpoints and a Hub-ready release.
 
-    # the default CPU-friendly recipe on the shipped emoji set: 7,000 steps or 20 minutes, whichever comes first
+    # the default on the shipped emoji set: 20 minutes, with the plan that suits this machine (plan=auto times a
+    # few steps: the 7,000-step recipe where it fits, else the short-budget one)
     python training/train_dcgan.py
-    # the same 7,000 steps whatever the machine's speed (reproducible to the bit)
+    # the 7,000-step recipe whatever the machine's speed (reproducible to the bit)
     python training/train_dcgan.py max_minutes=null
-    # a first look in a few minutes
-    python training/train_dcgan.py max_minutes=3 output_dir=outputs/dcgan-emoji-quick
+    # a first look in a few minutes; a plan of your choosing
+    python training/train_dcgan.py max_minutes=5 output_dir=outputs/dcgan-emoji-quick
+    python training/train_dcgan.py plan=short max_minutes=60
     # the classic tutorial recipe (plain BCE, no augmentation, batch 128), for comparison
     python training/train_dcgan.py experiment=tutorial_bce
     # tiny, for tests
@@ -31,6 +33,8 @@ Everything around the D and G steps (output folder, resume, logging, cadence, pu
 
 from __future__ import annotations
 
+import statistics
+import time
 from dataclasses import dataclass, field
 
 import hydra
@@ -44,6 +48,7 @@ from common import (
     TrainingRun,
     batch_indices,
     check_finite,
+    choose_plan,
     gan_d_loss,
     gan_scalars,
     load_training_images,
@@ -55,7 +60,7 @@ from common import (
 from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline
 from hfgan.augment import diff_augment, parse_policy
 from hfgan.losses import g_loss
-from hfgan.training import EMA, recalibrate_batch_norm
+from hfgan.training import EMA, ramp_down, recalibrate_batch_norm
 from hfgan.utils import make_image_grid
 
 
@@ -72,17 +77,90 @@ class GeneratorEMAConfig(EMAConfig):
 
 
 @dataclass
+class ScheduleConfig:
+    lr_ramp_down: float = MISSING  # the last fraction of the run over which both learning rates fall linearly
+    lr_final: float = MISSING  # ... to this fraction of their value
+
+
+@dataclass
+class PlanConfig:  # a recipe's sizes for a budget (train_dcgan.yaml's `plans`)
+    channels: int = MISSING
+    batch_size: int = MISSING
+    max_steps: int = MISSING
+    lr: float = MISSING
+    lr_ramp_down: float = MISSING
+
+
+@dataclass
 class TrainDCGANConfig(DCGANRunConfig):
+    plan: str = MISSING
+    plans: dict[str, PlanConfig] = field(default_factory=dict)
     loss: LossConfig = field(default_factory=LossConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     ema: GeneratorEMAConfig = field(default_factory=GeneratorEMAConfig)
+
+
+def build_networks(cfg: DictConfig, image_size: int):
+    """The generator, the discriminator and their Adam optimisers, as `cfg` sizes them."""
+    generator = DCGANGenerator(cfg.model.latent_dim, cfg.model.g_channels, image_size)
+    discriminator = DCGANDiscriminator(cfg.model.d_channels, image_size)
+    betas = (cfg.optim.beta1, cfg.optim.beta2)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.optim.g_lr, betas=betas)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.optim.d_lr, betas=betas)
+    return generator, discriminator, opt_g, opt_d
+
+
+def gan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step: int, check) -> tuple[dict, dict]:
+    """One discriminator step, then one generator step; `check(loss)` runs before each backward. Returns the named
+    scalars of both losses."""
+    kind, policy = cfg.loss.kind, list(cfg.augment.policy)
+    # Discriminator step: real vs. generated, both through the same DiffAugment, lazy R1 on the reals
+    with accelerator.autocast():
+        fake = generator(z).sample
+        d_total, d_out = gan_d_loss(discriminator, real, fake, policy, kind, cfg.loss.r1_gamma, cfg.loss.r1_every,
+                                    step)  # fmt: skip
+    check(d_total)
+    opt_d.zero_grad(set_to_none=True)
+    accelerator.backward(d_total)
+    opt_d.step()
+
+    # Generator step: fool the just-updated discriminator on freshly augmented fakes
+    with accelerator.autocast():
+        g_out = g_loss(kind, discriminator(diff_augment(fake, policy)).logits.float())
+    check(g_out["loss"])
+    opt_g.zero_grad(set_to_none=True)
+    accelerator.backward(g_out["loss"])
+    opt_g.step()
+    return d_out, g_out
+
+
+def seconds_per_step(cfg: DictConfig, accelerator, steps: int = 4) -> float:
+    """This machine's time for one training step of `cfg`'s networks on random images, after one warm-up step."""
+    size = cfg.data.image_size
+    generator, discriminator, opt_g, opt_d = build_networks(cfg, size)
+    generator, discriminator = generator.to(accelerator.device), discriminator.to(accelerator.device)
+    real = torch.rand(cfg.batch_size, 3, size, size, device=accelerator.device) * 2 - 1
+    z = torch.randn(cfg.batch_size, cfg.model.latent_dim, device=accelerator.device)
+    timings = []
+    for step in range(steps + 1):
+        start = time.perf_counter()
+        gan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step, check=lambda loss: None)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings[1:])
+
+
+def checked(cfg: DictConfig) -> DictConfig:
+    """The typed config; an unknown key, a wrong type or an unknown augmentation is an error now, not at a step."""
+    cfg = validate_config(cfg, TrainDCGANConfig)
+    parse_policy(list(cfg.augment.policy))
+    return cfg
 
 
 def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
-    cfg = validate_config(cfg, TrainDCGANConfig)
-    parse_policy(list(cfg.augment.policy))  # fail now, not at the first step
     # cpu=True where there is no GPU, so that several CPU processes (torchrun) train data-parallel over gloo
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
+    cfg = checked(choose_plan(cfg, accelerator, lambda trial: seconds_per_step(checked(trial), accelerator)))
     rank, world = accelerator.process_index, accelerator.num_processes
     with TrainingRun(cfg, accelerator) as run:  # output folder, logging, resume point; Ctrl-C handling inside
         # ---- data: uint8 images in memory, (N, 3, S, S); batches are drawn by (seed, step, rank)
@@ -93,11 +171,7 @@ def train(cfg: DictConfig) -> dict:
 
         # ---- networks, optimisers, EMA; all restored from the checkpoint when resuming
         torch.manual_seed(cfg.seed)
-        generator = DCGANGenerator(cfg.model.latent_dim, cfg.model.g_channels, image_size)
-        discriminator = DCGANDiscriminator(cfg.model.d_channels, image_size)
-        betas = (cfg.optim.beta1, cfg.optim.beta2)
-        opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.optim.g_lr, betas=betas)
-        opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.optim.d_lr, betas=betas)
+        generator, discriminator, opt_g, opt_d = build_networks(cfg, image_size)
         ema = EMA(generator, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
         run.track(
             models={"generator": generator, "generator_ema": ema.model, "discriminator": discriminator},
@@ -125,35 +199,21 @@ def train(cfg: DictConfig) -> dict:
             samples=lambda pipe: make_image_grid(pipe(latents=fixed_latents).images),
             evaluator=make_evaluator(cfg, image_size) if run.is_main else None,
             extra_models={"discriminator": discriminator},
-            card={"loss": cfg.loss.kind, "augmentation": ", ".join(cfg.augment.policy) or "none"},
+            card={"plan": cfg.plan, "loss": cfg.loss.kind, "augmentation": ", ".join(cfg.augment.policy) or "none"},
         )
 
         # ---- the loop
-        kind, policy = cfg.loss.kind, list(cfg.augment.policy)
         while run.next_step():
             step = run.step
+            lr_scale = ramp_down(run.progress, cfg.schedule.lr_ramp_down, cfg.schedule.lr_final)  # by steps or clock
+            for opt, lr in ((opt_g, cfg.optim.g_lr), (opt_d, cfg.optim.d_lr)):
+                opt.param_groups[0]["lr"] = lr * lr_scale
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
             idx = batch_indices(num_images, cfg.batch_size, step, cfg.seed, rank, world)
             real = dataset.uint8(idx).to(device).float().div_(127.5).sub_(1.0)  # uint8 -> [-1, 1], (B, 3, S, S)
             z = torch.randn(cfg.batch_size, cfg.model.latent_dim, device=device)
-
-            # Discriminator step: real vs. generated, both through the same DiffAugment, lazy R1 on the reals
-            with accelerator.autocast():
-                fake = generator(z).sample
-                d_total, d_out = gan_d_loss(discriminator, real, fake, policy, kind, cfg.loss.r1_gamma,
-                                            cfg.loss.r1_every, step)  # fmt: skip
-            check_finite(step, d_total, run.out)
-            opt_d.zero_grad(set_to_none=True)
-            accelerator.backward(d_total)
-            opt_d.step()
-
-            # Generator step: fool the just-updated discriminator on freshly augmented fakes
-            with accelerator.autocast():
-                g_out = g_loss(kind, discriminator(diff_augment(fake, policy)).logits.float())
-            check_finite(step, g_out["loss"], run.out)
-            opt_g.zero_grad(set_to_none=True)
-            accelerator.backward(g_out["loss"])
-            opt_g.step()
+            d_out, g_out = gan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step,
+                                    check=lambda loss: check_finite(step, loss, run.out))  # fmt: skip
             ema.update(accelerator.unwrap_model(generator))
 
             run.end_step(

@@ -11,6 +11,7 @@ _MODULES = {  # where each public name lives; imported on first use
     ".checkpoint": ["list_checkpoints", "load_state", "resolve_resume", "save_checkpoint"],
     ".ema": ["EMA", "recalibrate_batch_norm"],
     ".probe": ["fit_linear_probe"],
+    ".schedule": ["ramp_down", "run_progress"],
     ".stop": ["GracefulStop"],
 }
 
@@ -20,4 +21,5 @@ if TYPE_CHECKING:
     from .checkpoint import list_checkpoints, load_state, resolve_resume, save_checkpoint
     from .ema import EMA, recalibrate_batch_norm
     from .probe import fit_linear_probe
+    from .schedule import ramp_down, run_progress
     from .stop import GracefulStop

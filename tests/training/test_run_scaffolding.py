@@ -1,5 +1,6 @@
 """The run scaffolding every training script shares: wall-clock budget, graceful stop on Ctrl-C/SIGTERM, resume."""
 
+import json
 import os
 import signal
 import subprocess
@@ -42,6 +43,22 @@ def test_max_minutes_stops_with_a_checkpoint_a_release_and_an_honest_card(run_dc
     assert "resume=latest" in capsys.readouterr().out
     # the schedule goes on from there when resumed without the budget
     assert run_dcgan("max_steps=6", "resume=latest", "max_minutes=null")["steps"] == 6
+
+
+def test_learning_rate_schedule_follows_the_budget_on_a_slow_machine(run_dcgan, tmp_path, monkeypatch):
+    import common
+
+    # a fake clock: one "minute" per step, so an 8-minute budget ends the run at step 8 of 100, and the ramp-down
+    # over the last half of the run must follow the clock (by the steps' fraction it would not have started)
+    monkeypatch.setattr(common.TrainingRun, "elapsed_minutes", lambda self: float(self.step))
+    run_dcgan("max_minutes=8", "max_steps=100", "schedule.lr_ramp_down=0.5", "schedule.lr_final=0", "optim.g_lr=1e-3",
+              "optim.d_lr=2e-3", "checkpoint.every=0")  # fmt: skip
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    lr_g = {r["step"]: r["lr_g"] for r in records if "lr_g" in r}
+    lr_d = {r["step"]: r["lr_d"] for r in records if "lr_d" in r}
+    # step k trains at progress (k - 1) / 8: 1 up to half the budget, then 0.75, 0.5, 0.25
+    assert lr_g == pytest.approx({1: 1e-3, 2: 1e-3, 3: 1e-3, 4: 1e-3, 5: 1e-3, 6: 7.5e-4, 7: 5e-4, 8: 2.5e-4})
+    assert lr_d == pytest.approx({k: 2 * v for k, v in lr_g.items()})
 
 
 def wait_for_log_lines(path: Path, n: int, proc, timeout: float = 120) -> None:

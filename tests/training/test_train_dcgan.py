@@ -94,7 +94,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(run_dcgan, tmp
 
     monkeypatch.setattr(common, "d_loss", poisoned)
     with pytest.raises(FloatingPointError, match="step 5"):
-        run_dcgan()
+        run_dcgan("plan=full")  # no timed steps at start-up: the 5th call is the 5th step
     assert [p.name for p in list_checkpoints(tmp_path / "run" / "checkpoints")] == ["step-0000003"]
 
 
@@ -162,3 +162,33 @@ def test_metrics_during_training_reach_the_log_and_the_card(run_dcgan, tmp_path)
     assert meta["model-index"][0]["results"][0]["dataset"]["name"] == "noto-color-emoji-64"
     result = meta["model-index"][0]["results"][0]["metrics"][0]
     assert result["type"] == "fd_emoji_cnn" and result["value"] == pytest.approx(fd[-1], rel=1e-5)
+
+
+@pytest.mark.parametrize("budget, plan, lr", [(8, "full", 2e-4), (4, "short", 5e-4)])
+def test_auto_plan_takes_the_full_schedule_only_where_it_fits_the_budget(run_dcgan, tmp_path, monkeypatch, budget,
+                                                                          plan, lr):  # fmt: skip
+    import common
+    import train_dcgan
+
+    # fake speeds: every step "takes" a minute, by the probe and by the run's clock, so the debug run's 6 steps
+    # fit an 8-minute budget and not a 4-minute one, on any machine
+    monkeypatch.setattr(train_dcgan, "seconds_per_step", lambda cfg, accelerator: 60.0)
+    monkeypatch.setattr(common.TrainingRun, "elapsed_minutes", lambda self: float(self.step))
+    summary = run_dcgan(f"max_minutes={budget}", "checkpoint.every=0")
+    run_json = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run_json["plan"] == plan and run_json["optim"]["g_lr"] == lr
+    assert summary["steps"] == (6 if plan == "full" else 4)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert records[0]["lr_g"] == lr
+    assert "| plan | " + plan + " |" in (tmp_path / "run" / "release" / "README.md").read_text()
+
+
+def test_a_resumed_run_keeps_its_plan_and_a_wrong_plan_is_an_error(run_dcgan, tmp_path, monkeypatch):
+    import train_dcgan
+
+    run_dcgan("plan=short", "max_steps=3")
+    monkeypatch.setattr(train_dcgan, "seconds_per_step", lambda cfg, accelerator: 1e-3)  # would choose full
+    run_dcgan("resume=latest", "max_steps=6")
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["plan"] == "short"
+    with pytest.raises(ValueError, match="plan='quick' is not one of auto, full, short"):
+        run_dcgan("plan=quick")

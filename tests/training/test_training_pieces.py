@@ -7,7 +7,16 @@ import torch
 from torch import nn
 
 from hfgan import DCGANGenerator
-from hfgan.training import EMA, list_checkpoints, load_state, recalibrate_batch_norm, resolve_resume, save_checkpoint
+from hfgan.training import (
+    EMA,
+    list_checkpoints,
+    load_state,
+    ramp_down,
+    recalibrate_batch_norm,
+    resolve_resume,
+    run_progress,
+    save_checkpoint,
+)
 from hfgan.utils import atomic_directory
 
 
@@ -140,3 +149,23 @@ def test_balanced_weights_share_equally_by_class_then_group():
     assert w[4].item() == pytest.approx(0.5)  # class 1: half of all draws
     assert w[:3].sum().item() == pytest.approx(0.25) and w[3].item() == pytest.approx(0.25)
     torch.testing.assert_close(balanced_weights(labels)[:4], torch.full((4,), 0.125, dtype=torch.float64))
+
+
+def test_run_progress_is_the_further_of_steps_and_budget():
+    assert run_progress(700, 7000) == pytest.approx(0.1)  # no budget: the steps
+    assert run_progress(700, 7000, elapsed_minutes=10, max_minutes=20) == pytest.approx(0.5)  # a slow machine
+    assert run_progress(6300, 7000, elapsed_minutes=10, max_minutes=20) == pytest.approx(0.9)  # a fast one
+    assert run_progress(10, 7000, elapsed_minutes=25, max_minutes=20) == 1.0
+    with pytest.raises(ValueError, match="max_minutes"):
+        run_progress(1, 10, 1.0, 0)
+    with pytest.raises(ValueError, match="max_steps"):
+        run_progress(1, 0)
+
+
+def test_ramp_down_is_flat_then_linear_to_its_final_value():
+    assert [ramp_down(p, 0.5, 0.1) for p in (0.0, 0.5, 0.75, 1.0)] == pytest.approx([1.0, 1.0, 0.55, 0.1])
+    assert ramp_down(0.99, 0.0) == 1.0  # no ramp
+    assert ramp_down(1.0, 1.0) == 0.0  # over the whole run, to zero
+    for length, final in ((1.5, 0.0), (0.5, -0.1)):
+        with pytest.raises(ValueError, match="ramp-down"):
+            ramp_down(0.5, length, final)
