@@ -134,31 +134,30 @@ def compose_recipe(overrides=()):
         return compose(config_name="train_dcgan", overrides=list(overrides))
 
 
-def recipe_step(images: torch.Tensor, overrides=("plan=full",), channels_last=False, adam=None, compile=False, policy=None,
-                threads=None):  # fmt: skip
+def recipe_step(images: torch.Tensor, overrides=("plan=full",), channels_last=False, adam=None, compile=False,
+                policy=None, threads=None):  # fmt: skip
     """A recipe's networks, optimisers, loss, augmentation, batch size and EMA (read from its config), and
-    `run(steps) -> images/second` of its training step; `policy` replaces the recipe's DiffAugment policy."""
-    from common import gan_d_loss
+    `run(steps) -> images/second` of its training step (train_dcgan.py's own `build_networks` and `gan_step`);
+    `policy` replaces the recipe's DiffAugment policy, `adam` adds options to its optimisers."""
+    from accelerate import Accelerator
+    from omegaconf import OmegaConf
+    from train_dcgan import build_networks, gan_step
 
-    from hfgan import DCGANDiscriminator, DCGANGenerator
-    from hfgan.augment import diff_augment
-    from hfgan.losses import g_loss
     from hfgan.training.ema import EMA
 
     cfg = compose_recipe(overrides)
-    batch_size = cfg.batch_size
+    if policy is not None:
+        cfg = OmegaConf.merge(cfg, {"augment": {"policy": policy}})
+    batch_size, latent_dim = cfg.batch_size, cfg.model.latent_dim
     torch.manual_seed(0)
-    g = DCGANGenerator(latent_dim=cfg.model.latent_dim, base_channels=cfg.model.g_channels)
-    d = DCGANDiscriminator(base_channels=cfg.model.d_channels)
+    g, d, opt_g, opt_d = build_networks(cfg, cfg.data.image_size)
     if channels_last:
         g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
-    betas = (cfg.optim.beta1, cfg.optim.beta2)
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.optim.g_lr, betas=betas, **(adam or {}))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.optim.d_lr, betas=betas, **(adam or {}))
+    if adam:  # the same optimisers, with the extra options
+        opt_g, opt_d = (type(o)(o.param_groups[0]["params"], **o.defaults | adam) for o in (opt_g, opt_d))
     ema = EMA(g, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
     run_g, run_d = (torch.compile(g), torch.compile(d)) if compile else (g, d)
-    kind, latent_dim = cfg.loss.kind, cfg.model.latent_dim
-    policy = list(cfg.augment.policy if policy is None else policy)
+    accelerator = Accelerator(cpu=True)  # fp32, no wrapping: what train_dcgan.py gets on a CPU
     all_threads = torch.get_num_threads()
 
     def run(steps: int) -> float:
@@ -169,15 +168,8 @@ def recipe_step(images: torch.Tensor, overrides=("plan=full",), channels_last=Fa
             real = images[torch.randint(len(images), (batch_size,), generator=draw)].float().div_(127.5).sub_(1.0)
             if channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
-            fake = run_g(torch.randn(batch_size, latent_dim)).sample
-            d_total, _ = gan_d_loss(run_d, real, fake, policy, kind, cfg.loss.r1_gamma, cfg.loss.r1_every, step)
-            opt_d.zero_grad(set_to_none=True)
-            d_total.backward()
-            opt_d.step()
-            g_out = g_loss(kind, run_d(diff_augment(fake, policy)).logits)
-            opt_g.zero_grad(set_to_none=True)
-            g_out["loss"].backward()
-            opt_g.step()
+            z = torch.randn(batch_size, latent_dim)
+            gan_step(cfg, accelerator, run_g, run_d, opt_g, opt_d, real, z, step, check=lambda loss: None)
             ema.update(g)
         rate = steps * batch_size / (time.perf_counter() - start)
         torch.set_num_threads(all_threads)
