@@ -19,6 +19,8 @@ and the sample grids of the first seed are tiled into one picture.
     python benchmarks/ablation_dcgan.py --out outputs/budget-5min --minutes 5 --variants default
     # a machine 6x faster for 5 minutes, emulated by the steps it would make (the schedules read progress, not time)
     python benchmarks/ablation_dcgan.py --out outputs/fast-5min --steps 14300 --variants plan_short
+    python benchmarks/ablation_dcgan.py --out outputs/slow-60min --steps 28200 --variants plan_short --threads 2 \
+        --parallel 1  # the slow machine's 60 minutes (3x the steps of its 20), on an idle machine
 """
 
 from __future__ import annotations
