@@ -57,7 +57,7 @@ RAMP = ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1"]  # the last half o
 C24, C16 = ["model.g_channels=24", "model.d_channels=24"], ["model.g_channels=16", "model.d_channels=16"]
 VARIANTS |= {
     "default": [],  # plan=auto: what `python training/train_dcgan.py max_minutes=M` does on this machine
-    "plan_short": ["plan=short"],  # with --steps and no --minutes: a faster machine's budget, emulated by its steps
+    "plan_short": ["plan=short"],  # with --steps and no --minutes: another machine's budget, emulated by its steps
     "steps7000": ["experiment=steps7000"],  # = plan=full
     "lr5e-4": ["experiment=steps7000", *LR5],
     "lr5e-4_b32": ["experiment=steps7000", *LR5, *B32],
