@@ -29,11 +29,10 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _runs import training_command  # the sibling module: training/train_dcgan.py run as a command
 
 SMALL = ["model.g_channels=32", "model.d_channels=32"]
 CT, CTC = "augment.policy=[color,translation]", "augment.policy=[color,translation,cutout]"
@@ -88,8 +87,7 @@ def train(name: str, seed: int, out: Path, steps: int | None, minutes: float | N
     ]
     log = open(out / f"{run}.log", "w")
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    cmd = [sys.executable, str(ROOT / "training" / "train_dcgan.py"), *overrides]
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    return subprocess.Popen(training_command("train_dcgan", overrides), stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
 def score(runs: list[str], out: Path, num_samples: int) -> dict[str, dict]:
@@ -97,7 +95,7 @@ def score(runs: list[str], out: Path, num_samples: int) -> dict[str, dict]:
     from hfgan.metrics import Evaluator
 
     evaluator = Evaluator(_emoji(), backbone="emoji-cnn", metrics=["fd", "kid"], num_samples=num_samples,
-                          resolution=64, kid_subset_size=1000)  # fmt: skip
+                          resolution=64, kid_subset_size=1000)
     results = {}
     for run in runs:
         release = out / run / "release"
@@ -130,7 +128,7 @@ def tile(run_dirs: list[Path], sheet: Path, labels: list[str] | None = None) -> 
 
     labels = labels or [d.name for d in run_dirs]
     grids = [(label, Image.open(d / "release" / "samples.png")) for label, d in zip(labels, run_dirs)
-             if (d / "release" / "samples.png").is_file()]  # fmt: skip
+             if (d / "release" / "samples.png").is_file()]
     if not grids:
         return
     w = h = 256  # each 8x8 grid at half size: 32 px per sample
@@ -144,7 +142,7 @@ def tile(run_dirs: list[Path], sheet: Path, labels: list[str] | None = None) -> 
 def table(results: dict[str, dict], variants: list[str], seeds: list[int]) -> str:
     """One row a variant: the mean over seeds, the spread (min-max) and each seed's value."""
     rows = ["| variant | steps | images/s | FD (emoji-cnn): mean (min-max) | per seed | KID (emoji-cnn): mean | per seed |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+            "|---|---|---|---|---|---|---|"]
     for name in variants:
         got = [results[f"{name}-seed{s}"] for s in seeds if f"{name}-seed{s}" in results]
         if not got:
@@ -154,7 +152,7 @@ def table(results: dict[str, dict], variants: list[str], seeds: list[int]) -> st
         speed = sum(r["images_per_second"] for r in got) / len(got)
         rows.append(f"| {name} | {steps} | {speed:.0f} | {sum(fd) / len(fd):.2f} ({min(fd):.2f}-{max(fd):.2f}) | "
                     f"{' / '.join(f'{v:.2f}' for v in fd)} | {sum(kid) / len(kid):.4f} | "
-                    f"{' / '.join(f'{v:.4f}' for v in kid)} |")  # fmt: skip
+                    f"{' / '.join(f'{v:.4f}' for v in kid)} |")
     return "\n".join(rows)
 
 
@@ -164,7 +162,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--steps", type=int, default=None, help="the step schedule (default 1500; with --minutes: "
-                        "an upper bound, default the recipe's own max_steps)")  # fmt: skip
+                        "an upper bound, default the recipe's own max_steps)")
     parser.add_argument("--minutes", type=float, default=None, help="equal wall time: each run's max_minutes")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--parallel", type=int, default=2)
@@ -172,7 +170,7 @@ def main() -> None:
     parser.add_argument("--eval-only", action="store_true")
     parser.add_argument("--sheet", nargs="+", metavar=("PNG", "LABEL=RUN_DIR"),
                         help="only tile the sample grids of finished runs into PNG, e.g. --sheet grids.png "
-                        "'5 min=outputs/budget-5min/default-seed0' '20 min=...'")  # fmt: skip
+                        "'5 min=outputs/budget-5min/default-seed0' '20 min=...'")
     args = parser.parse_args()
     if args.sheet:
         pairs = [item.split("=", 1) for item in args.sheet[1:]]

@@ -20,18 +20,16 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))
+from _runs import run_training  # the sibling module: a training script run as a command
+from bench_sampling import time_it  # median of timed repeats after a warm-up
 
-from bench_sampling import time_it  # noqa: E402  median of timed repeats after a warm-up
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_pipe(model: str = "blobgan_small", image_size: int = 64):
@@ -41,9 +39,9 @@ def build_pipe(model: str = "blobgan_small", image_size: int = 64):
     m = yaml.safe_load((ROOT / f"training/configs/model/{model}.yaml").read_text())
     torch.manual_seed(0)
     layout_net = BlobLayoutNet(m["latent_dim"], m["num_blobs"], m["structure_dim"], m["style_dim"],
-                               m["layout_hidden_dim"], m["layout_layers"], m["blob_variance"])  # fmt: skip
+                               m["layout_hidden_dim"], m["layout_layers"], m["blob_variance"])
     generator = BlobGANGenerator(image_size, m["input_size"], m["structure_dim"], m["style_dim"], m["g_channel_base"],
-                                 m["g_channel_max"])  # fmt: skip
+                                 m["g_channel_max"])
     pipe = BlobGANPipeline(layout_net=layout_net.eval(), generator=generator.eval())
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -58,7 +56,7 @@ def splat_share(batch_size: int, repeats: int, model: str = "blobgan_small", ima
     def splat():  # exactly the splats of BlobGANGenerator.forward: every layer's modulation and the input grid
         styles = layout.features("style")
         g.splat_modulations(layout, styles, g.config.input_size, [g.input_layer, g.to_rgb[0]],
-                            extra=layout.features("structure"))  # fmt: skip
+                            extra=layout.features("structure"))
         for resolution, (up, conv), to_rgb in zip(g.resolutions[1:], g.layers, g.to_rgb[1:]):
             g.splat_modulations(layout, styles, resolution, [up, conv, to_rgb])
 
@@ -69,7 +67,7 @@ def splat_share(batch_size: int, repeats: int, model: str = "blobgan_small", ima
     s, f = statistics.median(splat_t), statistics.median(forward_t)
     print(f"splatting ({model}): {1000 * s:.1f} ms of a {1000 * f:.1f} ms generator forward (batch {batch_size}, "
           f"{layout.num_blobs} blobs, grids {g.config.input_size}..{g.config.image_size} px): "
-          f"{100 * s / f:.1f}% (target < 10%)")  # fmt: skip
+          f"{100 * s / f:.1f}% (target < 10%)")
 
 
 def sampling(batch_size: int, repeats: int) -> None:
@@ -79,19 +77,15 @@ def sampling(batch_size: int, repeats: int) -> None:
     render_t = time_it(lambda: pipe(layout=layout.move(0, dx=0.1), output_type="pt"), repeats)
     print(f"sampling: {batch_size / sample_t:.0f} images/s; re-rendering an edited layout: "
           f"{batch_size / render_t:.0f} images/s, {1000 * time_it(lambda: pipe(layout=layout[0]), repeats):.0f} "
-          "ms for one image")  # fmt: skip
+          "ms for one image")
 
 
 def training(script: str, overrides: list[str], steps: int, workdir: Path) -> float:
-    from hydra import compose, initialize_config_dir
-
-    train = __import__(script).train
-    overrides = [f"output_dir={workdir}", "overwrite=true", f"max_steps={steps}", "max_minutes=null",
+    """Images/second of training/<script>.py's loop, run as a command: the median of its logged 5-step windows."""
+    overrides = ["overwrite=true", f"max_steps={steps}", "max_minutes=null",
                  "logging.wandb=disabled", "logging.every=5", "logging.progress_bar=false", "logging.sample_every=0",
-                 "metrics.every=-1", "checkpoint.every=0", *overrides]  # fmt: skip
-    with initialize_config_dir(config_dir=str(ROOT / "training" / "configs"), version_base=None):
-        cfg = compose(config_name=script, overrides=overrides)
-    train(cfg)
+                 "metrics.every=-1", "checkpoint.every=0", *overrides]
+    run_training(script, workdir, overrides)
     logged = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     return statistics.median(r["images_per_second"] for r in logged[1:] if "images_per_second" in r)
 
@@ -114,7 +108,7 @@ def main() -> None:
         dcgan = training("train_dcgan", [f"batch_size={args.batch_size}"], args.steps, Path(tmp) / "d")
     print(f"training loop (median over 5-step windows after the first), batch {args.batch_size}: "
           f"train_blobgan.py {blob:.1f} images/s, train_dcgan.py (default recipe) {dcgan:.1f} images/s "
-          f"({dcgan / blob:.1f}x)")  # fmt: skip
+          f"({dcgan / blob:.1f}x)")
 
 
 if __name__ == "__main__":

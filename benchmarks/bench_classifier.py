@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))  # the scripts import their sibling `common`
+from _runs import run_training  # the sibling module: a training script run as a command
 
 METHODS = ("ssgan", "supervised", "probe")
 NAMES = {"ssgan": "semi-supervised GAN", "supervised": "supervised only", "probe": "linear probe (DCGAN D)"}
@@ -38,32 +36,22 @@ ABLATIONS = {
 }
 
 
-def compose(config_name: str, overrides: list[str]):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(ROOT / "training" / "configs"), version_base=None):
-        return hydra_compose(config_name=config_name, overrides=overrides)
-
-
-def common_overrides(args, out: Path, seed: int) -> list[str]:
+def common_overrides(args, seed: int) -> list[str]:
     return [
-        f"output_dir={out}", "overwrite=true", f"seed={seed}", f"data.image_size={args.image_size}",
+        "overwrite=true", f"seed={seed}", f"data.image_size={args.image_size}",
         f"batch_size={args.batch_size}", "max_minutes=null", "logging.wandb=disabled", "logging.every=50",
         "logging.progress_bar=false", "checkpoint.every=0", "checkpoint.keep_last=1",
-    ]  # fmt: skip
+    ]
 
 
 def train_dcgan(args, seed: int) -> Path:
     """The unsupervised DCGAN of a seed (no labels); returns its release's discriminator folder."""
-    from train_dcgan import train
-
     out = args.out / f"dcgan-seed{seed}"
     done = out / f"finished-{args.steps}-steps"
     if not done.is_file():
-        overrides = [*common_overrides(args, out, seed), f"max_steps={args.steps}", "metrics.every=-1",
-                     "logging.sample_every=0"]  # fmt: skip
-        summary = train(compose("train_dcgan", overrides))
+        overrides = [*common_overrides(args, seed), f"max_steps={args.steps}", "metrics.every=-1",
+                     "logging.sample_every=0"]
+        summary = run_training("train_dcgan", out, overrides)
         if summary["stopped_by"]:
             raise SystemExit(f"{out.name} stopped by {summary['stopped_by']} at step {summary['steps']}")
         done.touch()
@@ -72,21 +60,19 @@ def train_dcgan(args, seed: int) -> Path:
 
 def train_classifier(args, method: str, per_class: str, seed: int, discriminator: Path | None, name: str,
                      extra: list[str]) -> dict:
-    from train_classifier import train
-
     out = args.out / f"{name}-labels{per_class}-seed{seed}"
     overrides = [
-        *common_overrides(args, out, seed), f"method={method}", f"max_steps={args.steps}", "metrics.every=0",
+        *common_overrides(args, seed), f"method={method}", f"max_steps={args.steps}", "metrics.every=0",
         f"labels.per_class={'null' if per_class == 'all' else per_class}", f"labels.seed={seed}", *extra,
-    ]  # fmt: skip
+    ]
     if discriminator is not None:
         overrides.append(f"probe.discriminator={discriminator}")
     start = time.time()
-    summary = train(compose("train_classifier", overrides))
+    summary = run_training("train_classifier", out, overrides)
     if summary["stopped_by"]:  # Ctrl-C or SIGTERM: not a result; stop here (results.json keeps the finished runs)
         raise SystemExit(f"{out.name} stopped by {summary['stopped_by']} at step {summary['steps']}: not recorded")
     return {"method": name, "labels": per_class, "seed": seed, "steps": summary["steps"],
-            "minutes": (time.time() - start) / 60, **summary["metrics"]}  # fmt: skip
+            "minutes": (time.time() - start) / 60, **summary["metrics"]}
 
 
 def report(records: list[dict], labels: list[str], out: Path) -> str:
@@ -103,7 +89,7 @@ def report(records: list[dict], labels: list[str], out: Path) -> str:
     for key, title in (("balanced_accuracy", "balanced accuracy"), ("accuracy", "accuracy")):
         for method in methods:
             lines.append(f"| {NAMES.get(method, method)}, {title} | "
-                         + " | ".join(cell(method, n, key)[1] for n in labels) + " |")  # fmt: skip
+                         + " | ".join(cell(method, n, key)[1] for n in labels) + " |")
     curves = {m: [cell(m, n, "balanced_accuracy")[0] for n in labels] for m in METHODS}
     plot(curves, labels, out / "balanced_accuracy.png")
     return "\n".join(lines)

@@ -56,7 +56,7 @@ def main() -> None:
         for name in models.inverters:
             for steps in (0, 100):
                 timed(f"invert, {steps} refinement steps ({name})", lambda: models.invert(name, str(upload), steps),
-                      repeats=1 if steps else args.repeats)  # fmt: skip
+                      repeats=1 if steps else args.repeats)
 
         if models.blobgans:  # the round trip a visitor waits for
             from gradio_client import Client
@@ -70,7 +70,7 @@ def main() -> None:
                 client = Client(f"http://127.0.0.1:{port}/", verbose=False)
                 client.predict(models.blobgans[0], 0, api_name="/scene")
                 timed("edit through the app (gradio_client)",
-                      lambda: client.predict("move", 0, 0.1, 0.0, 0.0, 0, api_name="/edit"))  # fmt: skip
+                      lambda: client.predict("move", 0, 0.1, 0.0, 0.0, 0, api_name="/edit"))
             finally:
                 demo.close()
     results["ms"] = {k: round(v, 1) for k, v in ms.items()}

@@ -29,7 +29,7 @@ COMMANDS = {
     # what DCGANPipeline needs from diffusers: the pipeline and model base classes and the pipeline output
     "import diffusers (needed)": [
         PY, "-c", "from diffusers import ConfigMixin, DiffusionPipeline, ImagePipelineOutput, ModelMixin",
-    ],  # fmt: skip
+    ],
     "hfgan --help": [HFGAN, "--help"],
     "hfgan prepare-data --help": [HFGAN, "prepare-data", "--help"],
     "hfgan evaluate --help": [HFGAN, "evaluate", "--help"],

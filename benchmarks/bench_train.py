@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,8 +33,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from _runs import run_training  # the sibling module: a training script run as a command
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))
 
 
 def tutorial_nets(nz=100, ngf=64, ndf=64, nc=3):
@@ -46,14 +46,14 @@ def tutorial_nets(nz=100, ngf=64, ndf=64, nc=3):
         nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
         nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
         nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),
-    )  # fmt: skip
+    )
     d = nn.Sequential(
         nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
         nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, inplace=True),
         nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, inplace=True),
         nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, inplace=True),
         nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid(),
-    )  # fmt: skip
+    )
     return g, d
 
 
@@ -87,15 +87,11 @@ def plain_loop(images: torch.Tensor, steps: int, batch_size: int) -> float:
 
 
 def framework_run(steps: int, batch_size: int, workdir: Path) -> float:
-    """training/train_dcgan.py with its framework on; returns images/second over its loop."""
-    from hydra import compose, initialize_config_dir
-
-    from train_dcgan import train
-
+    """training/train_dcgan.py with its framework on, run as a command; returns images/second over its loop (the
+    run's own wall time, from its summary.json: the process start-up is not counted, as it was not in-process)."""
     overrides = [
         "plan=full",  # a constant learning rate and no start-up timing
         "model=dcgan",  # the seed architecture, as the plain loop
-        f"output_dir={workdir}",
         "overwrite=true",
         f"max_steps={steps}",
         f"batch_size={batch_size}",
@@ -105,9 +101,7 @@ def framework_run(steps: int, batch_size: int, workdir: Path) -> float:
         "logging.progress_bar=false",  # the default intervals otherwise: logs every 10 steps, grids every 250,
         "metrics.every=-1",  # checkpoints every 500, and the final grid + checkpoint + release inside the timing
     ]
-    with initialize_config_dir(config_dir=str(ROOT / "training" / "configs"), version_base=None):
-        cfg = compose(config_name="train_dcgan", overrides=overrides)
-    summary = train(cfg)
+    summary = run_training("train_dcgan", workdir, overrides)
     return summary["images_seen"] / summary["wall_seconds"]
 
 
@@ -135,14 +129,17 @@ def compose_recipe(overrides=()):
 
 
 def recipe_step(images: torch.Tensor, overrides=("plan=full",), channels_last=False, adam=None, compile=False,
-                policy=None, threads=None):  # fmt: skip
+                policy=None, threads=None):
     """A recipe's networks, optimisers, loss, augmentation, batch size and EMA (read from its config), and
-    `run(steps) -> images/second` of its training step (train_dcgan.py's own `build_networks` and `gan_step`);
+    `run(steps) -> images/second` of its training step: the step train_dcgan.py runs (`hfgan.steps.gan_step` with
+    the config's loss, DiffAugment and R1), on networks and optimisers sized as train_dcgan.py sizes them;
     `policy` replaces the recipe's DiffAugment policy, `adam` adds options to its optimisers."""
     from accelerate import Accelerator
     from omegaconf import OmegaConf
-    from train_dcgan import build_networks, gan_step
 
+    from hfgan import DCGANDiscriminator, DCGANGenerator
+    from hfgan.augment import DiffAugment
+    from hfgan.steps import gan_step
     from hfgan.training.ema import EMA
 
     cfg = compose_recipe(overrides)
@@ -150,11 +147,16 @@ def recipe_step(images: torch.Tensor, overrides=("plan=full",), channels_last=Fa
         cfg = OmegaConf.merge(cfg, {"augment": {"policy": policy}})
     batch_size, latent_dim = cfg.batch_size, cfg.model.latent_dim
     torch.manual_seed(0)
-    g, d, opt_g, opt_d = build_networks(cfg, cfg.data.image_size)
+    # train_dcgan.py's networks and Adam optimisers (its build_networks), from hfgan's classes: importing the script
+    # would put training/ on sys.path
+    g = DCGANGenerator(cfg.model.latent_dim, cfg.model.g_channels, cfg.data.image_size)
+    d = DCGANDiscriminator(cfg.model.d_channels, cfg.data.image_size)
     if channels_last:
         g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
-    if adam:  # the same optimisers, with the extra options
-        opt_g, opt_d = (type(o)(o.param_groups[0]["params"], **o.defaults | adam) for o in (opt_g, opt_d))
+    betas = (cfg.optim.beta1, cfg.optim.beta2)
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.optim.g_lr, betas=betas, **(adam or {}))
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.optim.d_lr, betas=betas, **(adam or {}))
+    augment = DiffAugment(list(cfg.augment.policy))
     ema = EMA(g, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
     run_g, run_d = (torch.compile(g), torch.compile(d)) if compile else (g, d)
     accelerator = Accelerator(cpu=True)  # fp32, no wrapping: what train_dcgan.py gets on a CPU
@@ -169,7 +171,8 @@ def recipe_step(images: torch.Tensor, overrides=("plan=full",), channels_last=Fa
             if channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
             z = torch.randn(batch_size, latent_dim)
-            gan_step(cfg, accelerator, run_g, run_d, opt_g, opt_d, real, z, step, check=lambda loss: None)
+            gan_step(lambda: run_g(z).sample, run_d, real, opt_g, opt_d, augment=augment, kind=cfg.loss.kind,
+                     r1_gamma=cfg.loss.r1_gamma, r1_every=cfg.loss.r1_every, step=step, accelerator=accelerator)
             ema.update(g)
         rate = steps * batch_size / (time.perf_counter() - start)
         torch.set_num_threads(all_threads)
@@ -226,7 +229,7 @@ def main() -> None:
     parser.add_argument("--variants", action="store_true", help="time the 7,000-step recipe's step under variants")
     parser.add_argument("--compile", action="store_true", help="with --variants: also torch.compile")
     parser.add_argument("--recipes", action="store_true", help="the budget recipe vs. the 7,000-step one vs. the "
-                        "tutorial loop")  # fmt: skip
+                        "tutorial loop")
     args = parser.parse_args()
     os.environ.setdefault("WANDB_SILENT", "true")
 
@@ -234,7 +237,7 @@ def main() -> None:
 
     images = load_image_dataset(None, split="train", image_size=64).images  # the same uint8 tensor for both
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {len(images)} emoji, 64 px, "
-          f"batch {args.batch_size}, {args.steps} steps per run")  # fmt: skip
+          f"batch {args.batch_size}, {args.steps} steps per run")
     if args.variants:
         compare_variants(images, args.steps, max(args.rounds, 3), args.compile)
         return

@@ -28,7 +28,7 @@ from hfgan import BlobGANPipeline, BlobLayout, render_layout
 from hfgan.metrics import load_backbone
 from hfgan.metrics.inversion import evaluate_inversion, scenes_with_boxes
 from hfgan.models.blobgan.splat import blob_opacities, composite
-from hfgan.pipelines.pipeline_utils import to_pil_images
+from hfgan.pipelines.image_processor import to_pil_images
 from hfgan.utils import make_image_grid
 
 SHOW = 192  # pixels per picture in the figures (samples are upscaled without smoothing: what you see is 64 px)
@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--scenes", default="data/scenes/scenes-64-test.parquet", help="held-out scenes with boxes")
     parser.add_argument("--num-eval", type=int, default=300, help="test images for the inversion numbers")
     parser.add_argument("--refine-steps", type=int, nargs="+", default=[100, 200],
-                        help="refinement steps after the encoder to measure; the figure uses the last")  # fmt: skip
+                        help="refinement steps after the encoder to measure; the figure uses the last")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

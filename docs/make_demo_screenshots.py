@@ -20,14 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [  # as root, offline: no sandbox, no GPU, no calls home (they are refused here, many at a time)
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+]
 TIMEOUT_MS = 120_000  # a slow CPU inverting with refinement
 
 
 def first_image(parquet: Path, out: Path) -> Path:
     """The first image of one split's parquet file, written as a PNG."""
     from hfgan.data import load_image_dataset
-    from hfgan.pipelines.pipeline_utils import to_pil_images
+    from hfgan.pipelines.image_processor import to_pil_images
 
     dataset = load_image_dataset(str(parquet), split="train")  # a single parquet file is one split, named train
     to_pil_images(dataset.uint8([0]).float() / 255)[0].save(out)
@@ -119,9 +119,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         classify_image = Path(args.classify_image or first_image(ROOT / "data/emoji/emoji-64-test.parquet",
-                                                                 tmp / "emoji.png"))  # fmt: skip
+                                                                 tmp / "emoji.png"))
         invert_image = Path(args.invert_image or first_image(ROOT / "data/scenes/scenes-64-test.parquet",
-                                                             tmp / "scene.png"))  # fmt: skip
+                                                             tmp / "scene.png"))
         demo = build_demo(args.models)
         port = free_port()
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)

@@ -2,9 +2,10 @@
 
 The import path of every public class here is permanent: `model_index.json` records each component as
 `["<defining module>", "<ClassName>"]` (e.g. `["hfgan.models.dcgan", "DCGANGenerator"]`), and
-`HfGanPipeline.from_pretrained` loads only the classes listed in `__all__`.
+`HfGanPipeline.from_pretrained` loads only hfgan's own models and pipelines. The public names and the loadable ones
+are listed once, in `hfgan.registry`.
 
-`import hfgan` is cheap: the names below are imported from their modules (and torch and diffusers with them) the
+`import hfgan` is cheap: the names are imported from their modules (and torch and diffusers with them) the
 first time they are used (`hfgan._lazy`). It also arranges for transformers to know hfgan's image classifiers once
 transformers itself is imported (`hfgan.integrations`), without importing transformers.
 """
@@ -13,24 +14,10 @@ from typing import TYPE_CHECKING
 
 from ._lazy import lazy_exports
 from .integrations import install_transformers_hook
+from .registry import PUBLIC
+from .version import __version__
 
-__version__ = "0.1.0"
-
-_MODULES = {  # where each public name lives; imported on first use
-    ".models.blobgan.discriminator": ["BlobGANDiscriminator"],
-    ".models.blobgan.encoder": ["BlobGANEncoder"],
-    ".models.blobgan.generator": ["BlobGANGenerator"],
-    ".models.blobgan.layout": ["BlobLayout", "render_layout"],
-    ".models.blobgan.layout_net": ["BlobLayoutNet"],
-    ".models.dcgan": ["DCGANDiscriminator", "DCGANGenerator"],
-    ".models.emoji_cnn": ["EmojiFeatureNet"],
-    ".pipelines.blobgan": ["BlobGANPipeline"],
-    ".pipelines.classifier": ["DiscriminatorClassifierPipeline"],
-    ".pipelines.dcgan": ["DCGANPipeline"],
-    ".pipelines.pipeline_utils": ["HfGanPipeline"],
-}
-
-__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, PUBLIC)  # where each public name lives; imported on first use
 __all__ += ["__version__"]
 
 install_transformers_hook()

@@ -3,6 +3,9 @@
 The same random, differentiable transforms are applied to every image the discriminator sees, real and fake, so D
 cannot overfit a small training set while gradients still flow through the augmentation to the generator.
 Images are `(B, C, H, W)` in [-1, 1]; randomness comes from torch's global RNG (checkpointed by the training loop).
+
+A training step receives its augmentation as an object, `augment(images) -> images` with a `description` for the
+model card ([`DiffAugment`] here); another policy (ADA's adaptive pipeline, say) plugs in as another such object.
 """
 
 from __future__ import annotations
@@ -29,6 +32,43 @@ def diff_augment(x: torch.Tensor, policy: str | list[str] | tuple[str, ...] | No
     for name in parse_policy(policy):
         x = _TRANSFORMS[name](x)
     return x
+
+
+class DiffAugment:
+    """
+    DiffAugment as the object a training step receives: `augment(images)` applies `policy`'s transforms in order.
+
+    Args:
+        policy (`str` or `list[str]`): transform names from `POLICIES` (`"color,translation,cutout"` or a list);
+            empty or None: images pass unchanged.
+
+    Example:
+
+    ```py
+    >>> import torch
+    >>> from hfgan.augment import DiffAugment
+
+    >>> augment = DiffAugment(["translation", "cutout"])
+    >>> augment(torch.zeros(2, 3, 8, 8)).shape
+    torch.Size([2, 3, 8, 8])
+    >>> augment.description
+    'translation, cutout'
+    ```
+    """
+
+    def __init__(self, policy: str | list[str] | tuple[str, ...] | None = "color,translation,cutout"):
+        self.policy = parse_policy(policy)  # an unknown name fails here, before any training step
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.policy)
+
+    @property
+    def description(self) -> str:
+        """What the model card's training table says: the transforms, or "none"."""
+        return ", ".join(self.policy) or "none"
+
+    def __repr__(self) -> str:
+        return f"DiffAugment({list(self.policy)!r})"
 
 
 def rand_color(x: torch.Tensor) -> torch.Tensor:

@@ -3,8 +3,8 @@
 Every hfgan model and pipeline declares its task (`_card_task`): unconditional image generation for generators and
 their pipelines, image classification for discriminators and discriminator-classifiers, image feature extraction for
 encoders and feature networks. One template (`model_cards/model_card.md.j2`, shipped as `hfgan.model_cards`) renders
-them all through [`render_model_card`]; the task gives it the summary line and the usage snippet, and a class can give
-its own snippet (`_card_usage`) where the task's generic one would say too little.
+them all through [`render_model_card`]; the task gives it the summary line and the usage snippet, unless the class has
+a snippet of its own here (`CLASS_USAGE`) where the task's generic one would say too little.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from .metrics.registry import display_name  # torch-free: the metrics' names, not their maths
 
 CARD_TEMPLATE = "model_card.md.j2"
 
@@ -96,6 +98,69 @@ print(generator.config)""",
 }
 
 
+# Usage snippets of their own for the classes whose task's generic one would say too little, by class name (a subclass
+# gets its nearest base class's); Jinja strings like the tasks' snippets.
+CLASS_USAGE: dict[str, str] = {
+    "DCGANGenerator": """\
+import torch
+from hfgan import DCGANGenerator
+
+generator = DCGANGenerator.from_pretrained("{{ repo_id }}").eval()
+images = generator(torch.randn(16, generator.config.latent_dim)).sample  # (16, 3, H, W) in [-1, 1]""",
+    "DiscriminatorClassifierPipeline": """\
+import PIL.Image
+from hfgan import DiscriminatorClassifierPipeline  # importing hfgan also registers its classifiers with transformers
+from transformers import pipeline
+
+image = PIL.Image.new("RGB", (64, 64), "white")
+
+pipe = DiscriminatorClassifierPipeline.from_pretrained("{{ repo_id }}")
+print(pipe(image, top_k=3))  # [{"label": ..., "score": ...}, ...], best first
+
+classifier = pipeline("image-classification", model="{{ repo_id }}")  # transformers: the same labels and scores
+print(classifier(image, top_k=3))""",
+    "BlobLayoutNet": """\
+import torch
+from hfgan import BlobLayoutNet
+from hfgan.models.blobgan.layout import render_layout
+
+layout_net = BlobLayoutNet.from_pretrained("{{ repo_id }}").eval()
+layout = layout_net(torch.randn(4, layout_net.config.latent_dim))  # a BlobLayout of 4 scenes
+render_layout(layout)[0].save("layout.png")  # the blobs as coloured ellipses""",
+    "BlobGANEncoder": """\
+import torch
+from hfgan import BlobGANEncoder, render_layout
+
+encoder = BlobGANEncoder.from_pretrained("{{ repo_id }}").eval()
+size = encoder.config.image_size
+output = encoder(torch.rand(4, 3, size, size) * 2 - 1)  # images in [-1, 1]
+render_layout(output.layout)[0].save("blobs.png")  # the first image's blobs; the BlobGAN generator renders them""",
+    # sampling and editing; inverting an image is added when there is an encoder (COMPONENT_USAGE)
+    "BlobGANPipeline": """\
+import torch
+from hfgan import BlobGANPipeline, render_layout
+
+pipe = BlobGANPipeline.from_pretrained("{{ repo_id }}")
+output = pipe(num_images=4, generator=torch.Generator().manual_seed(0))
+output.images[0].save("scene.png")
+render_layout(output.layouts[0])[0].save("blobs.png")  # the blobs, numbered
+layout = output.layouts[0].move(2, dx=0.2).remove(5)  # blob 2 a fifth of the width right, blob 5 gone
+pipe(layout=layout).images[0].save("edited.png")  # one generator forward, same noise: only the edit changes""",
+}
+
+# Lines added to a pipeline's snippet when it has an optional component, by (class name, component name).
+COMPONENT_USAGE: dict[tuple[str, str], str] = {
+    ("BlobGANPipeline", "encoder"): """
+# this release has an encoder: invert an image (e.g. a photo of a scene), edit its blobs, render the edit
+import PIL.Image
+
+inverted = pipe.invert(PIL.Image.open("scene.png"), num_refine_steps=100)  # 0: the encoder alone, faster
+inverted.reconstructions[0].save("reconstruction.png")
+render_layout(inverted.layouts[0])[0].save("inverted_blobs.png")
+pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited.png")""",
+}
+
+
 def card_task(obj) -> CardTask:
     """The [`CardTask`] a model or pipeline declares with `_card_task`."""
     name = getattr(obj, "_card_task", None)
@@ -104,6 +169,18 @@ def card_task(obj) -> CardTask:
             f"{type(obj).__name__} declares no model card task (_card_task={name!r}); choose one of {', '.join(TASKS)}"
         )
     return TASKS[name]
+
+
+def card_usage(obj) -> str:
+    """The usage snippet (a Jinja string) of `obj`'s model card: its class's own from `CLASS_USAGE`, with the lines of
+    each optional component it has (`COMPONENT_USAGE`), else its task's generic one."""
+    for cls in type(obj).__mro__:
+        if cls.__name__ in CLASS_USAGE:
+            extras = [usage for (name, component), usage in COMPONENT_USAGE.items()
+                      if name == cls.__name__ and getattr(obj, component, None) is not None]
+            return CLASS_USAGE[cls.__name__] + "".join(extras)
+    task = card_task(obj)
+    return task.pipeline_usage if hasattr(obj, "components") else task.model_usage
 
 
 def render_model_card(
@@ -168,7 +245,7 @@ def render_model_card(
     else:
         template_text = Path(template_path).read_text()
     class_name = type(obj).__name__
-    usage = getattr(obj, "_card_usage", None) or (task.pipeline_usage if is_pipeline else task.model_usage)
+    usage = card_usage(obj)
     return ModelCard.from_template(
         card_data,
         template_str=template_text,
@@ -189,39 +266,10 @@ def render_model_card(
 
 # ------------------------------------------------------------------------------------------------ model-index results
 
-MEMORIZATION_KEYS = ("ratio", "copy_fraction")  # the memorisation numbers that go to a model card
-_PLAIN_NAMES = {
-    "fid": "FID", "kid": "KID", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
-    # BlobGAN inversion (hfgan.metrics.inversion)
-    "reconstruction_psnr": "Reconstruction PSNR (dB)",
-    "reconstruction_fd_emoji_cnn": "Reconstruction FD (emoji-cnn)",
-    "fake_reconstruction_psnr": "Reconstruction PSNR on generated images (dB)",
-    "latent_error": "Latent error on generated images (MSE)",
-    "object_hit_rate": "Objects hit by a visible blob centre",
-    "blob_in_object_rate": "Visible blob centres inside an object",
-}  # fmt: skip
-_PREFIXES = (("fd_", "FD"), ("kid_", "KID"), ("precision_", "Precision"), ("recall_", "Recall"))
-_BACKBONE_NAMES = {"inception": "Inception", "dinov2": "DINOv2", "emoji_cnn": "emoji-cnn"}
-
-
-def _display_name(key: str) -> str | None:
-    """Human name of a result key for a model card, or None for keys that do not go there (spreads, raw distances)."""
-    if key in _PLAIN_NAMES:
-        return _PLAIN_NAMES[key]
-    for prefix, label in _PREFIXES:
-        if key.startswith(prefix) and not key.endswith("_std"):
-            slug = key[len(prefix) :]
-            return f"{label} ({_BACKBONE_NAMES.get(slug, slug)})"
-    if key.startswith("memorization_"):
-        for suffix in MEMORIZATION_KEYS:
-            if key.endswith("_" + suffix):
-                slug = key[len("memorization_") : -len(suffix) - 1]
-                return f"Memorization {suffix.replace('_', ' ')} ({_BACKBONE_NAMES.get(slug, slug)})"
-    return None
-
-
 def to_model_index(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Model-card `model-index` entries for [`render_model_card`]`(..., metrics=...)`.
+
+    The names come from the metric registry (`hfgan.metrics.registry.display_name`): every metric names its own keys.
 
     Args:
         results: metrics as `{"fd_emoji_cnn": 12.3, ...}` (what `hfgan.metrics.Evaluator` returns), or a saved result
@@ -233,7 +281,7 @@ def to_model_index(results: dict[str, Any]) -> list[dict[str, Any]]:
     metrics = results.get("metrics", results)
     out = []
     for key, value in metrics.items():
-        name = _display_name(key)
+        name = display_name(key)
         if name is not None and isinstance(value, (int, float)) and math.isfinite(value):
             out.append({"type": key, "name": name, "value": float(f"{value:.6g}")})  # 6 significant digits
     return out

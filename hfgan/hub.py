@@ -74,7 +74,6 @@ class HubMixin:
 
     _hub_tags: list[str] = []  # extra tags of the model card
     _card_task: str | None = None  # the task of the model card, a key of hfgan.cards.TASKS
-    _card_usage: str | None = None  # a usage snippet of the class's own, instead of the task's generic one
 
     def _save_pretrained(self, base_save, *args, **kwargs):
         """`base_save` (diffusers' `save_pretrained`) with safetensors enforced and `push_to_hub=True` routed to ours.

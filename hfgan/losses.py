@@ -150,10 +150,10 @@ def inversion_loss(
         `"l2_fake"`, `"latent_l2"` (lambda * latent_l2 is its share of the loss).
     """
     for name, (a, b) in {"real": (real, real_reconstruction), "fake": (fake, fake_reconstruction),
-                         "fake_raw": (fake_raw, predicted_fake_raw)}.items():  # fmt: skip
+                         "fake_raw": (fake_raw, predicted_fake_raw)}.items():
         if a.shape != b.shape:
             raise ValueError(f"{name} and its prediction must have the same shape, got {tuple(a.shape)} and "
-                             f"{tuple(b.shape)}")  # fmt: skip
+                             f"{tuple(b.shape)}")
     terms = {
         "perceptual_real": perceptual(real, real_reconstruction).mean(),
         "perceptual_fake": perceptual(fake, fake_reconstruction).mean(),

@@ -85,7 +85,7 @@ class PerceptualDistance(nn.Module):
         """Distances (B,) between images `a` and `b`, both `(B, 3, H, W)` in [-1, 1]."""
         if a.dim() != 4 or a.shape[1] != 3 or a.shape != b.shape:
             raise ValueError(f"{self.name} compares two batches of the same shape (B, 3, H, W); got {tuple(a.shape)} "
-                             f"and {tuple(b.shape)}")  # fmt: skip
+                             f"and {tuple(b.shape)}")
         return torch.stack(self.layer_distances(a, b)).sum(0)
 
     def train(self, mode: bool = True):
@@ -203,7 +203,7 @@ def random_vgg16_weights(path: str | os.PathLike, seed: int = 0) -> Path:
     with _vgg16_trunk_only():
         trunk = lpips.pretrained_networks.vgg16(requires_grad=False, pretrained=False)  # lpips's slices, random
     return save_state_dict({f"features.{key.split('.', 1)[1]}": tensor for key, tensor in trunk.state_dict().items()},
-                           path)  # fmt: skip
+                           path)
 
 
 # ------------------------------------------------------------------------------------------- emoji-cnn distance

@@ -70,6 +70,21 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     return path
 
 
+def atomic_write_all(paths: dict, write) -> None:
+    """`atomic_write` for several files written in turn: `write(key, tmp_path)` for each `{key: path}` in order, each
+    file nested inside the writing of the one before, so none is renamed into place until all are written (the last
+    first). An error in any leaves none of them new."""
+    if not paths:
+        return
+    (key, path), *rest = paths.items()
+
+    def write_this_then_the_rest(tmp: str) -> None:
+        write(key, tmp)
+        atomic_write_all(dict(rest), write)
+
+    atomic_write(path, write_this_then_the_rest)
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Build a folder under a temporary name beside `path`, then swap it into place when the block succeeds.

@@ -172,7 +172,7 @@ def tiny_classifier():
     def make(labels: list[str], classifier: str = "logits", seed: int = 0):
         torch.manual_seed(seed)
         discriminator = DCGANDiscriminator(base_channels=4, image_size=16, num_classes=len(labels), id2label=labels,
-                                           classifier=classifier)  # fmt: skip
+                                           classifier=classifier)
         for module in discriminator.modules():
             if isinstance(module, torch.nn.Conv2d):
                 torch.nn.init.normal_(module.weight, std=0.3)

@@ -66,3 +66,25 @@ def test_a_class_without_a_task_is_an_error():
 
     with pytest.raises(ValueError, match="Untasked declares no model card task"):
         render_model_card(Untasked(), "user/x")
+
+
+def test_class_usage_snippets_follow_the_class_and_its_optional_components():
+    """A class's own snippet (`CLASS_USAGE`) goes to its subclasses too; a pipeline's optional component adds its lines
+    (`COMPONENT_USAGE`) only when the pipeline has it."""
+    from hfgan import BlobGANEncoder, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
+    from hfgan.cards import CLASS_USAGE, COMPONENT_USAGE, card_usage
+
+    class MyGenerator(DCGANGenerator):
+        pass
+
+    assert card_usage(MyGenerator(latent_dim=8, base_channels=4, image_size=8)) == CLASS_USAGE["DCGANGenerator"]
+    assert card_usage(tiny("pipeline")) == TASKS["unconditional-image-generation"].pipeline_usage
+    sizes = dict(num_blobs=3, structure_dim=4, style_dim=4)
+    parts = dict(layout_net=BlobLayoutNet(latent_dim=8, hidden_dim=16, num_layers=2, **sizes),
+                 generator=BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
+                                            channel_max=8))
+    encoder = BlobGANEncoder(image_size=16, channel_base=64, channel_max=8, **sizes)
+    assert card_usage(BlobGANPipeline(**parts)) == CLASS_USAGE["BlobGANPipeline"]
+    assert card_usage(BlobGANPipeline(**parts, encoder=encoder)) == (
+        CLASS_USAGE["BlobGANPipeline"] + COMPONENT_USAGE["BlobGANPipeline", "encoder"]
+    )

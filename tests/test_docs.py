@@ -43,14 +43,14 @@ def test_blobgan_figures_script(tmp_path, monkeypatch, tiny_scenes):
     torch.manual_seed(0)
     layout_net = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=4, hidden_dim=16, num_layers=2)
     generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
-                                 channel_max=8)  # fmt: skip
+                                 channel_max=8)
     encoder = BlobGANEncoder(image_size=16, num_blobs=3, structure_dim=4, style_dim=4, channel_base=64, channel_max=8)
     test_split = tiny_scenes.with_name(tiny_scenes.name.replace("-train", "-test"))
 
     def make_figures(out, **components):
         BlobGANPipeline(layout_net=layout_net, generator=generator, **components).save_pretrained(tmp_path / out)
         argv = ["make_blobgan_figures.py", "--model", str(tmp_path / out), "--out", str(tmp_path / out / "figures"),
-                "--num", "3", "--scenes", str(test_split), "--num-eval", "6", "--refine-steps", "3"]  # fmt: skip
+                "--num", "3", "--scenes", str(test_split), "--num-eval", "6", "--refine-steps", "3"]
         monkeypatch.setattr("sys.argv", argv)
         runpy.run_path(str(DOCS / "make_blobgan_figures.py"), run_name="__main__")
         return tmp_path / out / "figures"

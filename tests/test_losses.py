@@ -112,7 +112,7 @@ def test_inversion_loss_equals_a_hand_computation():
 
     args = (as_images([[0.0, 0.0], [1.0, 1.0]]), as_images([[1.0, 3.0], [1.0, 1.0]]),
             as_images([[1.0, 1.0], [0.0, 2.0]]), as_images([[1.0, 2.0], [2.0, 2.0]]),
-            torch.tensor([[0.0, 2.0], [1.0, 1.0]]), torch.tensor([[1.0, 2.0], [1.0, 3.0]]), perceptual)  # fmt: skip
+            torch.tensor([[0.0, 2.0], [1.0, 1.0]]), torch.tensor([[1.0, 2.0], [1.0, 3.0]]), perceptual)
     out = inversion_loss(*args)  # lambda = 10 by default
     expected = {"perceptual_real": 2.0, "perceptual_fake": 1.5, "l2_real": 2.5, "l2_fake": 1.25, "latent_l2": 1.25}
     assert {k: v.item() for k, v in out.items() if k != "loss"} == expected

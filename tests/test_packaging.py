@@ -27,3 +27,13 @@ def test_model_card_template_ships_with_the_package():
 
     assert "library_name" not in resources.files("hfgan.model_cards").joinpath("model_card.md.j2").read_text()
     assert "{{ card_data }}" in resources.files("hfgan.model_cards").joinpath("model_card.md.j2").read_text()
+
+
+def test_license_is_an_spdx_string_and_the_build_backend_reads_it():
+    # the TOML-table form ({ text = ... }) is deprecated: setuptools warns about it on every install; the SPDX string
+    # needs setuptools >= 77
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "Apache-2.0"
+    requires = project["build-system"]["requires"]
+    assert any(r.replace(" ", "").startswith("setuptools>=") and int(r.split(">=")[1].split(".")[0]) >= 77
+               for r in requires), requires

@@ -45,7 +45,7 @@ def test_emoji_cnn_distance_is_lpips_recipe_with_uniform_weights():
     # differences summed over channels, averaged over pixels, summed over layers with weight 1
     acts = []
     hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o.clone())) for m in distance.net.features
-             if isinstance(m, torch.nn.ReLU)]  # fmt: skip
+             if isinstance(m, torch.nn.ReLU)]
     with torch.no_grad():
         resized = [torch.nn.functional.interpolate(x, size=(64, 64), mode="bilinear", antialias=True) for x in (a, b)]
         distance.net(torch.cat(resized))
@@ -143,7 +143,7 @@ def test_missing_vgg_weights_say_how_to_supply_them(tmp_path, monkeypatch):
 
 def test_unknown_names():
     with pytest.raises(ValueError, match=r"unknown perceptual distance 'LPIPS' \(LPIPS with the VGG backbone is "
-                                         r"'lpips-vgg'\); choose one of lpips-vgg, emoji-cnn-distance"):  # fmt: skip
+                                         r"'lpips-vgg'\); choose one of lpips-vgg, emoji-cnn-distance"):
         perceptual_distance("LPIPS")
     with pytest.raises(PerceptualWeightsError, match="emoji-cnn weights not found"):
         perceptual_distance("emoji-cnn-distance", weights="/no/such/folder")

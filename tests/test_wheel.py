@@ -45,7 +45,7 @@ def installed(tmp_path_factory):
     env["HFGAN_CACHE"] = str(tmp / "hfgan-cache")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
     run(pip + ["wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(tmp / "dist"), str(src)],
-        tmp, env)  # fmt: skip
+        tmp, env)
     (wheel,) = (tmp / "dist").glob("hfgan-*.whl")
 
     venv = tmp / "venv"
@@ -54,7 +54,7 @@ def installed(tmp_path_factory):
     # the dev venv's pip, run by the new interpreter, installs into the new venv (before the .pth below exists)
     run(pip + ["--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)], tmp, env)
     purelib = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp, env)
-                   .stdout.strip())  # fmt: skip
+                   .stdout.strip())
     dev_site = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
     (purelib / "_hfgan_test_dependencies.pth").write_text("\n".join(dev_site) + "\n")
     return python, venv / "bin" / "hfgan", env
@@ -101,7 +101,7 @@ print(json.dumps({"hfgan": hfgan.__file__, "sys_path": sys.path, "emoji_error": 
 
     run([str(hfgan), "evaluate", "--model", "tiny", "--data", "d.parquet", "--backbone", "emoji-cnn",
          "--metrics", "fd", "kid", "--num-samples", "260", "--batch-size", "130", "--kid-subset-size", "50",
-         "--kid-subsets", "5", "--out", "m.json"], work, env)  # fmt: skip
+         "--kid-subsets", "5", "--out", "m.json"], work, env)
     result = json.loads((work / "m.json").read_text())
     assert result["metrics"]["fd_emoji_cnn"] > 0 and "kid_emoji_cnn" in result["metrics"]
     weights = Path(result["protocol"]["backbone"]["weights"])

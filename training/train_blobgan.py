@@ -19,38 +19,35 @@
 
 Every value lives in training/configs/ (train_blobgan.yaml and its groups); an unknown key is an error naming it.
 Ctrl-C (or SIGTERM) stops after the current step with a checkpoint and a release; a second Ctrl-C stops at once.
-Everything around the D and G steps (output folder, resume, logging, cadence, pushes) is `common.TrainingRun`.
+Everything around the D and G steps (output folder, resume, logging, checkpoints, releases, pushes) is
+`hfgan.training.TrainingRun`; the steps are `hfgan.steps.gan_step`, as in train_dcgan.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import hydra
 import torch
 from accelerate import Accelerator
 from omegaconf import MISSING, DictConfig
 
-from common import (
+from common import training_run
+from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet, render_layout
+from hfgan.augment import DiffAugment
+from hfgan.steps import gan_scalars, gan_step
+from hfgan.training import (
+    EMA,
     EMAConfig,
     GANOptimConfig,
     GANRunConfig,
-    TrainingRun,
-    batch_indices,
     check_finite,
-    gan_d_loss,
-    gan_scalars,
     load_training_images,
     make_evaluator,
     run_main,
     step_seed,
     validate_config,
 )
-from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet, render_layout
-from hfgan.augment import diff_augment, parse_policy
-from hfgan.losses import g_loss
-from hfgan.training import EMA
 from hfgan.utils import make_image_grid
 
 
@@ -109,39 +106,33 @@ def samples_beside_layouts(pipe: BlobGANPipeline, latents: torch.Tensor, per_row
 def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
     cfg = validate_config(cfg, TrainBlobGANConfig)
-    parse_policy(list(cfg.augment.policy))  # fail now, not at the first step
+    augment = DiffAugment(list(cfg.augment.policy))  # an unknown transform fails now, not at the first step
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world = accelerator.process_index, accelerator.num_processes
-    with TrainingRun(cfg, accelerator) as run:
+    with training_run(cfg, accelerator) as run:
         # ---- data: uint8 images in memory, (N, 3, S, S); batches are drawn by (seed, step, rank)
-        try:
-            dataset = load_training_images(cfg.data)
-        except FileNotFoundError as error:
-            if "scenes" not in cfg.data.source:
-                raise
-            raise FileNotFoundError(f"{error}. Make the scenes first: hfgan prepare-scenes --out "
-                                    f"{Path(cfg.data.source).parent} (see docs/datasets.md)") from None  # fmt: skip
-        num_images, image_size = len(dataset), cfg.data.image_size
-        if num_images < cfg.batch_size:
-            raise ValueError(f"batch_size={cfg.batch_size} is larger than the dataset ({num_images} images)")
+        dataset = load_training_images(cfg.data)
+        image_size = cfg.data.image_size
+        if len(dataset) < cfg.batch_size:
+            raise ValueError(f"batch_size={cfg.batch_size} is larger than the dataset ({len(dataset)} images)")
 
         # ---- networks, optimisers, EMA; all restored from the checkpoint when resuming
         torch.manual_seed(cfg.seed)
         m = cfg.model
         layout_net = BlobLayoutNet(m.latent_dim, m.num_blobs, m.structure_dim, m.style_dim, m.layout_hidden_dim,
-                                   m.layout_layers, m.blob_variance)  # fmt: skip
+                                   m.layout_layers, m.blob_variance)
         generator = BlobGANGenerator(image_size, m.input_size, m.structure_dim, m.style_dim, m.g_channel_base,
-                                     m.g_channel_max)  # fmt: skip
+                                     m.g_channel_max)
         discriminator = BlobGANDiscriminator(image_size, m.d_channel_base, m.d_channel_max)
         betas = (cfg.optim.beta1, cfg.optim.beta2)
         opt_g = torch.optim.Adam([{"params": generator.parameters(), "lr": cfg.optim.g_lr},
-                                  {"params": layout_net.parameters(), "lr": cfg.optim.layout_lr}], betas=betas)  # fmt: skip
+                                  {"params": layout_net.parameters(), "lr": cfg.optim.layout_lr}], betas=betas)
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.optim.d_lr, betas=betas)
         ema_layout = EMA(layout_net, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
         ema_generator = EMA(generator, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
         run.track(
             models={"layout_net": layout_net, "generator": generator, "layout_net_ema": ema_layout.model,
-                    "generator_ema": ema_generator.model, "discriminator": discriminator},  # fmt: skip
+                    "generator_ema": ema_generator.model, "discriminator": discriminator},
             optimizers={"opt_g": opt_g, "opt_d": opt_d},
             states={"ema_layout": ema_layout, "ema_generator": ema_generator},
         )
@@ -156,9 +147,7 @@ def train(cfg: DictConfig) -> dict:
             """The EMA networks, with the layout network's mean output (truncation) computed for its own weights."""
             mean_rng = torch.Generator().manual_seed(cfg.seed + 1)  # its own RNG: training draws stay as is
             ema_layout.model.compute_mean(cfg.truncation_samples, generator=mean_rng)
-            pipe = BlobGANPipeline(layout_net=ema_layout.model, generator=ema_generator.model)
-            pipe.set_progress_bar_config(disable=True)
-            return pipe
+            return BlobGANPipeline(layout_net=ema_layout.model, generator=ema_generator.model)
 
         fixed_rng = torch.Generator().manual_seed(cfg.seed)
         fixed_latents = torch.randn(cfg.logging.num_samples, m.latent_dim, generator=fixed_rng)  # for grids
@@ -169,51 +158,44 @@ def train(cfg: DictConfig) -> dict:
             extra_models={"discriminator": discriminator},
             card={
                 "loss": f"non-saturating logistic, lazy R1 (gamma {cfg.loss.r1_gamma}, every {cfg.loss.r1_every} steps)",
-                "augmentation": ", ".join(cfg.augment.policy) or "none",
+                "augmentation": augment.description,
                 "blobs": f"{m.num_blobs}, jittered by xy ±{cfg.jitter.xy}, size ±{cfg.jitter.size}, "
                 f"angle ±{cfg.jitter.angle} while training",
             },
         )
 
         # ---- the loop
-        policy, jitter = list(cfg.augment.policy), cfg.jitter
+        jitter, layouts = cfg.jitter, []
+
+        def generate() -> torch.Tensor:
+            """Generated images from jittered layouts (the layout kept for logging), (B, 3, S, S)."""
+            z = torch.randn(cfg.batch_size, m.latent_dim, device=device)
+            layouts[:] = [layout_net(z).jittered(jitter.xy, jitter.size, jitter.angle)]
+            return generator(layouts[0]).sample
+
         while run.next_step():
             step = run.step
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
-            idx = batch_indices(num_images, cfg.batch_size, step, cfg.seed, rank, world)
-            real = dataset.uint8(idx).to(device).float().div_(127.5).sub_(1.0)  # uint8 -> [-1, 1], (B, 3, S, S)
-            z = torch.randn(cfg.batch_size, m.latent_dim, device=device)
-
-            # Discriminator step: real vs. generated (from jittered layouts), both through the same DiffAugment, lazy
-            # R1 on the reals
-            with accelerator.autocast():
-                layout = layout_net(z).jittered(jitter.xy, jitter.size, jitter.angle)
-                fake = generator(layout).sample  # (B, 3, S, S)
-                d_total, d_out = gan_d_loss(discriminator, real, fake, policy, "non_saturating", cfg.loss.r1_gamma,
-                                            cfg.loss.r1_every, step)  # fmt: skip
-            check_finite(step, d_total, run.out)
-            opt_d.zero_grad(set_to_none=True)
-            accelerator.backward(d_total)
-            opt_d.step()
-
-            # Generator step (generator and layout network): fool the just-updated D on freshly augmented fakes
-            with accelerator.autocast():
-                g_out = g_loss("non_saturating", discriminator(diff_augment(fake, policy)).logits.float())
-            check_finite(step, g_out["loss"], run.out)
-            opt_g.zero_grad(set_to_none=True)
-            accelerator.backward(g_out["loss"])
-            opt_g.step()
+            real = run.real_batch(dataset)  # (B, 3, S, S) in [-1, 1]
+            # D step, then G step (the generator and the layout network together, through opt_g)
+            d_out, g_out = gan_step(generate, discriminator, real, opt_g, opt_d, augment=augment,
+                                    kind="non_saturating", r1_gamma=cfg.loss.r1_gamma, r1_every=cfg.loss.r1_every,
+                                    step=step, accelerator=accelerator,
+                                    check=lambda loss: check_finite(step, loss, run.out))
             ema_layout.update(accelerator.unwrap_model(layout_net))
             ema_generator.update(accelerator.unwrap_model(generator))
 
-            run.end_step(
-                images=cfg.batch_size * world,
-                scalars=lambda: {
-                    **gan_scalars(d_out, g_out),
-                    "blob_size_mean": layout.sizes.mean().item(),  # s: do blobs grow, shrink or vanish?
-                    "ema_decay": ema_generator.current_decay(),
-                },
-            )
+            run.step_done(images=cfg.batch_size * world)
+            if run.due(cfg.logging.every, at_end=True):
+                run.log({**gan_scalars(d_out, g_out),
+                         "blob_size_mean": layouts[0].sizes.mean().item(),  # s: do blobs grow, shrink or vanish?
+                         "ema_decay": ema_generator.current_decay()})
+            if run.due(cfg.logging.sample_every):
+                run.log_samples()
+            if run.due(cfg.metrics.every):
+                run.evaluate()
+            if run.due(cfg.checkpoint.every):
+                run.checkpoint(release=cfg.checkpoint.release_every)
         return run.finish()
 
 

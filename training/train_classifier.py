@@ -29,7 +29,7 @@ Three methods, on any prepared dataset with a label column (docs/classifier.md):
     python training/train_classifier.py hub.push=true hub.repo_id=user/dcgan-emoji-classifier
 
 Every value lives in training/configs/train_classifier.yaml (and the groups it shares with train_dcgan.py); an
-unknown key is an error naming it. Around the training step, everything is `common.TrainingRun`.
+unknown key is an error naming it. Around the training step, everything is `hfgan.training.TrainingRun`.
 """
 
 from __future__ import annotations
@@ -41,22 +41,23 @@ import torch
 from accelerate import Accelerator
 from omegaconf import MISSING, DictConfig
 
-from common import (
+from common import training_run
+from hfgan import DCGANDiscriminator, DCGANGenerator, DiscriminatorClassifierPipeline
+from hfgan.augment import DiffAugment
+from hfgan.data import balanced_weights, load_image_dataset, resolve_data_source
+from hfgan.losses import classification_loss, feature_matching_loss, g_loss, semi_supervised_d_loss
+from hfgan.metrics import evaluate_classifier
+from hfgan.training import (
     DCGANModelConfig,
     DCGANRunConfig,
-    TrainingRun,
     batch_indices,
     check_finite,
+    fit_linear_probe,
+    recalibrate_batch_norm,
     run_main,
     step_seed,
     validate_config,
 )
-from hfgan import DCGANDiscriminator, DCGANGenerator, DiscriminatorClassifierPipeline
-from hfgan.augment import diff_augment, parse_policy
-from hfgan.data import balanced_weights, load_image_dataset, resolve_data_source
-from hfgan.losses import classification_loss, feature_matching_loss, g_loss, semi_supervised_d_loss
-from hfgan.metrics import evaluate_classifier
-from hfgan.training import fit_linear_probe, recalibrate_batch_norm
 
 METHODS = ("ssgan", "probe", "supervised")
 GENERATOR_LOSSES = ("feature_matching", "non_saturating")
@@ -114,8 +115,8 @@ def check_choices(cfg: DictConfig) -> None:
         raise ValueError(f"loss.generator={cfg.loss.generator!r}: choose one of {', '.join(GENERATOR_LOSSES)}")
     if cfg.method == "probe" and not cfg.probe.discriminator:
         raise ValueError("method=probe needs probe.discriminator=<folder or Hub id of an unsupervised "
-                         "DCGANDiscriminator>, e.g. zoo/dcgan-emoji/discriminator or <train_dcgan run>/release/discriminator")  # fmt: skip
-    parse_policy(list(cfg.augment.policy))
+                         "DCGANDiscriminator>, e.g. zoo/dcgan-emoji/discriminator or <train_dcgan run>/release/discriminator")
+    DiffAugment(list(cfg.augment.policy))  # an unknown transform fails now
 
 
 def load_labeled(cfg: DictConfig, split: str, per_class: int | None):
@@ -125,7 +126,7 @@ def load_labeled(cfg: DictConfig, split: str, per_class: int | None):
             cfg.data.source, split=split, image_size=cfg.data.image_size, with_labels=True,
             labeled_per_class=per_class, labeled_by=cfg.labels.group_by if per_class else None,
             seed=cfg.labels.seed, label_column=cfg.labels.column,
-        )  # fmt: skip
+        )
     except ValueError as error:
         raise ValueError(f"labels ({split} split): {error}") from None
     if dataset.num_classes < 2:
@@ -154,7 +155,8 @@ def train(cfg: DictConfig) -> dict:
     method = cfg.method
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world = accelerator.process_index, accelerator.num_processes
-    with TrainingRun(cfg, accelerator) as run:
+    augment = DiffAugment(list(cfg.augment.policy))
+    with training_run(cfg, accelerator) as run:
         # ---- data: the training split, where only the labeled subset keeps labels; the test split, fully labeled
         train_set = load_labeled(cfg, cfg.data.split, cfg.labels.per_class)
         test_set = load_labeled(cfg, cfg.labels.test_split, None)
@@ -166,7 +168,7 @@ def train(cfg: DictConfig) -> dict:
         # each labeled image's share of the labeled batches (and of the probe's loss): every class equally with
         # labels.balance (a group's variants share one share), else every labeled image equally
         label_weights = (balanced_weights(train_set.labels, groups)[labeled] if cfg.labels.balance
-                         else torch.full((len(labeled),), 1.0 / len(labeled), dtype=torch.float64))  # fmt: skip
+                         else torch.full((len(labeled),), 1.0 / len(labeled), dtype=torch.float64))
         id2label = dict(enumerate(train_set.class_names))
         num_images, image_size = len(train_set), cfg.data.image_size
 
@@ -177,11 +179,11 @@ def train(cfg: DictConfig) -> dict:
             discriminator = DCGANDiscriminator.from_pretrained(cfg.probe.discriminator)
             if discriminator.config.image_size != image_size or discriminator.config.num_classes is not None:
                 raise ValueError(f"probe.discriminator must be an unsupervised (num_classes=None) {image_size} px "
-                                 f"discriminator for data.image_size={image_size}; got {dict(discriminator.config)}")  # fmt: skip
+                                 f"discriminator for data.image_size={image_size}; got {dict(discriminator.config)}")
             discriminator.register_to_config(probe_grid=cfg.probe.grid)
         else:
             discriminator = DCGANDiscriminator(cfg.model.d_channels, image_size, num_classes=len(id2label),
-                                               id2label=id2label, dropout=cfg.model.d_dropout)  # fmt: skip
+                                               id2label=id2label, dropout=cfg.model.d_dropout)
         models, optimizers = {"discriminator": discriminator}, {}
         generator = None
         if method != "probe":
@@ -214,9 +216,7 @@ def train(cfg: DictConfig) -> dict:
             recalibrate_batch_norm(model, real_batch, cfg.metrics.bn_batches)
             if method == "probe":
                 model = with_fitted_probe(model, train_set, labeled, label_weights, id2label, cfg.probe.l2, device)
-            pipe = DiscriminatorClassifierPipeline(discriminator=model)
-            pipe.set_progress_bar_config(disable=True)
-            return pipe
+            return DiscriminatorClassifierPipeline(discriminator=model)
 
         labels_used = (f"{cfg.labels.per_class} per class" if cfg.labels.per_class else "all") + (
             f" (counted by {cfg.labels.group_by})" if cfg.labels.per_class and cfg.labels.group_by else "")
@@ -232,14 +232,14 @@ def train(cfg: DictConfig) -> dict:
                 "test split": f"{cfg.labels.test_split} ({len(test_set)} images)",
                 **({"generator loss": cfg.loss.generator} if method == "ssgan" else {}),
                 **({"probed discriminator": cfg.probe.discriminator} if method == "probe" else {}),
-                "augmentation": ", ".join(cfg.augment.policy) or "none",
+                "augmentation": augment.description,
             },
-        )  # fmt: skip
+        )
         if method == "probe":  # nothing to train: `finish` fits the probe, evaluates and releases
             return run.finish()
 
         # ---- the loop
-        policy, batch = list(cfg.augment.policy), cfg.batch_size
+        batch = cfg.batch_size
         while run.next_step():
             step = run.step
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
@@ -248,7 +248,7 @@ def train(cfg: DictConfig) -> dict:
 
             if method == "supervised":
                 with accelerator.autocast():
-                    d_out = classification_loss(discriminator(diff_augment(x_labeled, policy)).class_logits.float(), y)
+                    d_out = classification_loss(discriminator(augment(x_labeled)).class_logits.float(), y)
                 d_out["train_accuracy"] = d_out.pop("accuracy")
             else:  # ssgan: unlabeled real images, the labeled batch and fakes
                 idx = batch_indices(num_images, batch, step, cfg.seed, rank, world)
@@ -256,11 +256,11 @@ def train(cfg: DictConfig) -> dict:
                 z = torch.randn(batch, cfg.model.latent_dim, device=device)
                 with accelerator.autocast():
                     fake = generator(z).sample
-                    real_out = discriminator(diff_augment(torch.cat([x, x_labeled]), policy))  # one pass, (2B, ...)
-                    fake_logits = discriminator(diff_augment(fake.detach(), policy)).logits
+                    real_out = discriminator(augment(torch.cat([x, x_labeled])))  # one pass, (2B, ...)
+                    fake_logits = discriminator(augment(fake.detach())).logits
                     d_out = semi_supervised_d_loss(real_out.class_logits[batch:].float(), y,
                                                    real_out.logits[:batch].float(), fake_logits.float(),
-                                                   cfg.loss.unsupervised_weight)  # fmt: skip
+                                                   cfg.loss.unsupervised_weight)
             check_finite(step, d_out["loss"], run.out)
             opt_d.zero_grad(set_to_none=True)
             accelerator.backward(d_out["loss"])
@@ -269,10 +269,10 @@ def train(cfg: DictConfig) -> dict:
             g_out = {}
             if method == "ssgan":  # the generator chases the real images' features in the updated discriminator
                 with accelerator.autocast():
-                    fake_out = discriminator(diff_augment(fake, policy))
+                    fake_out = discriminator(augment(fake))
                     if cfg.loss.generator == "feature_matching":
                         g_out = feature_matching_loss(real_out.features[:batch].detach().float(),
-                                                      fake_out.features.float())  # fmt: skip
+                                                      fake_out.features.float())
                     else:
                         g_out = g_loss("non_saturating", fake_out.logits.float())
                 check_finite(step, g_out["loss"], run.out)
@@ -280,16 +280,19 @@ def train(cfg: DictConfig) -> dict:
                 accelerator.backward(g_out["loss"])
                 opt_g.step()
 
-            run.end_step(
-                images=batch * world,
-                scalars=lambda: {
+            run.step_done(images=batch * world)
+            if run.due(cfg.logging.every, at_end=True):
+                run.log({
                     "loss_d": d_out["loss"].item(),
                     **{k: d_out[k].item() for k in ("loss_supervised", "loss_unsupervised", "d_real", "d_fake")
                        if k in d_out},
                     "train_accuracy": d_out["train_accuracy"].item(),  # on the (augmented) labeled batch
                     **({"loss_g": g_out["loss"].item()} if g_out else {}),
-                },
-            )  # fmt: skip
+                })
+            if run.due(cfg.metrics.every):
+                run.evaluate()
+            if run.due(cfg.checkpoint.every):
+                run.checkpoint(release=cfg.checkpoint.release_every)
         return run.finish()
 
 
@@ -302,7 +305,7 @@ def with_fitted_probe(discriminator, train_set, labeled, weights, id2label, l2: 
     features = torch.cat([discriminator.probe_features(train_set[c][0].to(device)).cpu() for c in chunks])  # (N, F)
     with torch.enable_grad():
         weight, bias = fit_linear_probe(features[labeled], train_set.labels[labeled], len(id2label), l2, features,
-                                        sample_weights=weights)  # fmt: skip
+                                        sample_weights=weights)
     discriminator.train()
     return discriminator.with_probe(weight.to(device), bias.to(device), id2label)
 

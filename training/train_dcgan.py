@@ -28,7 +28,8 @@
 
 Every value lives in training/configs/ (train_dcgan.yaml and its groups); an unknown key is an error naming it.
 Ctrl-C (or SIGTERM) stops after the current step with a checkpoint and a release; a second Ctrl-C stops at once.
-Everything around the D and G steps (output folder, resume, logging, cadence, pushes) is `common.TrainingRun`.
+Everything around the D and G steps (output folder, resume, logging, checkpoints, releases, pushes) is
+`hfgan.training.TrainingRun`; the steps are `hfgan.steps.gan_step`, which train_blobgan.py runs too.
 """
 
 from __future__ import annotations
@@ -36,31 +37,31 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import hydra
 import torch
 from accelerate import Accelerator
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
 
-from common import (
-    EMAConfig,
+from common import training_run
+from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline
+from hfgan.augment import DiffAugment
+from hfgan.steps import gan_scalars, gan_step
+from hfgan.training import (
+    EMA,
     DCGANRunConfig,
-    TrainingRun,
-    batch_indices,
+    EMAConfig,
     check_finite,
-    choose_plan,
-    gan_d_loss,
-    gan_scalars,
     load_training_images,
     make_evaluator,
+    ramp_down,
+    recalibrate_batch_norm,
+    resolve_resume,
     run_main,
     step_seed,
     validate_config,
 )
-from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline
-from hfgan.augment import diff_augment, parse_policy
-from hfgan.losses import g_loss
-from hfgan.training import EMA, ramp_down, recalibrate_batch_norm
 from hfgan.utils import make_image_grid
 
 
@@ -110,28 +111,12 @@ def build_networks(cfg: DictConfig, image_size: int):
     return generator, discriminator, opt_g, opt_d
 
 
-def gan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step: int, check) -> tuple[dict, dict]:
-    """One discriminator step, then one generator step; `check(loss)` runs before each backward. Returns the named
+def dcgan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step: int, check=None):
+    """One D step, then one G step (`hfgan.steps.gan_step`) with `cfg`'s loss, DiffAugment and R1; returns the named
     scalars of both losses."""
-    kind, policy = cfg.loss.kind, list(cfg.augment.policy)
-    # Discriminator step: real vs. generated, both through the same DiffAugment, lazy R1 on the reals
-    with accelerator.autocast():
-        fake = generator(z).sample
-        d_total, d_out = gan_d_loss(discriminator, real, fake, policy, kind, cfg.loss.r1_gamma, cfg.loss.r1_every,
-                                    step)  # fmt: skip
-    check(d_total)
-    opt_d.zero_grad(set_to_none=True)
-    accelerator.backward(d_total)
-    opt_d.step()
-
-    # Generator step: fool the just-updated discriminator on freshly augmented fakes
-    with accelerator.autocast():
-        g_out = g_loss(kind, discriminator(diff_augment(fake, policy)).logits.float())
-    check(g_out["loss"])
-    opt_g.zero_grad(set_to_none=True)
-    accelerator.backward(g_out["loss"])
-    opt_g.step()
-    return d_out, g_out
+    return gan_step(lambda: generator(z).sample, discriminator, real, opt_g, opt_d, augment=DiffAugment(list(cfg.augment.policy)),
+                    kind=cfg.loss.kind, r1_gamma=cfg.loss.r1_gamma, r1_every=cfg.loss.r1_every, step=step,
+                    accelerator=accelerator, check=check)
 
 
 def seconds_per_step(cfg: DictConfig, accelerator, steps: int = 4) -> float:
@@ -144,7 +129,7 @@ def seconds_per_step(cfg: DictConfig, accelerator, steps: int = 4) -> float:
     timings = []
     for step in range(steps + 1):
         start = time.perf_counter()
-        gan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step, check=lambda loss: None)
+        dcgan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step)
         timings.append(time.perf_counter() - start)
     return statistics.median(timings[1:])
 
@@ -152,22 +137,57 @@ def seconds_per_step(cfg: DictConfig, accelerator, steps: int = 4) -> float:
 def checked(cfg: DictConfig) -> DictConfig:
     """The typed config; an unknown key, a wrong type or an unknown augmentation is an error now, not at a step."""
     cfg = validate_config(cfg, TrainDCGANConfig)
-    parse_policy(list(cfg.augment.policy))
+    DiffAugment(list(cfg.augment.policy))
     return cfg
+
+
+def choose_plan(cfg: DictConfig, accelerator) -> DictConfig:
+    """Resolve `plan: auto` to the name of one of `plans`: the first whose whole schedule (its `max_steps`) fits
+    `max_minutes` at this machine's speed, measured by `seconds_per_step` (a few timed steps of that plan),
+    else the last one, made for short budgets. No budget: the first. Resuming: the plan the checkpoint's run chose.
+    Every process takes the main process's choice. Returns `cfg` with `plan` set (the rest of the config reads its
+    values through `${plans.${plan}.<key>}`)."""
+    if cfg.plan != "auto":
+        if cfg.plan not in cfg.plans:
+            raise ValueError(f"plan={cfg.plan!r} is not one of auto, {', '.join(cfg.plans)}")
+        return cfg
+    names = list(cfg.plans)
+    resumed = resolve_resume(cfg.resume, Path(cfg.output_dir) / "checkpoints")
+    if resumed is not None and (resumed / "config.yaml").is_file():
+        chosen, why = OmegaConf.load(resumed / "config.yaml").plan, f"as in {resumed}"
+    elif cfg.max_minutes is None:
+        chosen, why = names[0], "no max_minutes"
+    else:
+        chosen, why = names[-1], "no plan's schedule fits the budget"
+        for name in names[:-1]:
+            trial = OmegaConf.merge(cfg, {"plan": name})
+            minutes = seconds_per_step(checked(trial), accelerator) * trial.max_steps / 60
+            if accelerator.is_main_process:
+                print(f"plan {name}: {trial.max_steps} steps would take about {minutes:.1f} min here", flush=True)
+            if minutes <= cfg.max_minutes:
+                chosen, why = name, f"its {trial.max_steps} steps fit max_minutes={cfg.max_minutes}"
+                break
+    if accelerator.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        chosen, why = broadcast_object_list([chosen, why])
+    if accelerator.is_main_process:
+        print(f"plan={chosen} ({why})", flush=True)
+    return OmegaConf.merge(cfg, {"plan": chosen})
 
 
 def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
     # cpu=True where there is no GPU, so that several CPU processes (torchrun) train data-parallel over gloo
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
-    cfg = checked(choose_plan(cfg, accelerator, lambda trial: seconds_per_step(checked(trial), accelerator)))
+    cfg = checked(choose_plan(cfg, accelerator))
     rank, world = accelerator.process_index, accelerator.num_processes
-    with TrainingRun(cfg, accelerator) as run:  # output folder, logging, resume point; Ctrl-C handling inside
+    with training_run(cfg, accelerator) as run:  # output folder, logging, resume point; Ctrl-C handling inside
         # ---- data: uint8 images in memory, (N, 3, S, S); batches are drawn by (seed, step, rank)
         dataset = load_training_images(cfg.data)
-        num_images, image_size = len(dataset), cfg.data.image_size
-        if num_images < cfg.batch_size:
-            raise ValueError(f"batch_size={cfg.batch_size} is larger than the dataset ({num_images} images)")
+        image_size = cfg.data.image_size
+        if len(dataset) < cfg.batch_size:
+            raise ValueError(f"batch_size={cfg.batch_size} is larger than the dataset ({len(dataset)} images)")
 
         # ---- networks, optimisers, EMA; all restored from the checkpoint when resuming
         torch.manual_seed(cfg.seed)
@@ -188,9 +208,7 @@ def train(cfg: DictConfig) -> dict:
             z_shape = (cfg.batch_size, cfg.model.latent_dim)
             make_z = lambda: torch.randn(z_shape, generator=bn_rng).to(device)  # noqa: E731
             recalibrate_batch_norm(ema.model, make_z, cfg.ema.bn_batches)
-            pipe = DCGANPipeline(generator=ema.model)
-            pipe.set_progress_bar_config(disable=True)
-            return pipe
+            return DCGANPipeline(generator=ema.model)
 
         fixed_rng = torch.Generator().manual_seed(cfg.seed)
         fixed_latents = torch.randn(cfg.logging.num_samples, cfg.model.latent_dim, generator=fixed_rng)  # for grids
@@ -199,7 +217,7 @@ def train(cfg: DictConfig) -> dict:
             samples=lambda pipe: make_image_grid(pipe(latents=fixed_latents).images),
             evaluator=make_evaluator(cfg, image_size) if run.is_main else None,
             extra_models={"discriminator": discriminator},
-            card={"plan": cfg.plan, "loss": cfg.loss.kind, "augmentation": ", ".join(cfg.augment.policy) or "none"},
+            card={"plan": cfg.plan, "loss": cfg.loss.kind, "augmentation": DiffAugment(list(cfg.augment.policy)).description},
         )
 
         # ---- the loop
@@ -209,22 +227,22 @@ def train(cfg: DictConfig) -> dict:
             for opt, lr in ((opt_g, cfg.optim.g_lr), (opt_d, cfg.optim.d_lr)):
                 opt.param_groups[0]["lr"] = lr * lr_scale
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
-            idx = batch_indices(num_images, cfg.batch_size, step, cfg.seed, rank, world)
-            real = dataset.uint8(idx).to(device).float().div_(127.5).sub_(1.0)  # uint8 -> [-1, 1], (B, 3, S, S)
+            real = run.real_batch(dataset)  # (B, 3, S, S) in [-1, 1]
             z = torch.randn(cfg.batch_size, cfg.model.latent_dim, device=device)
-            d_out, g_out = gan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step,
-                                    check=lambda loss: check_finite(step, loss, run.out))  # fmt: skip
+            d_out, g_out = dcgan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step,
+                                      check=lambda loss: check_finite(step, loss, run.out))
             ema.update(accelerator.unwrap_model(generator))
 
-            run.end_step(
-                images=cfg.batch_size * world,
-                scalars=lambda: {
-                    **gan_scalars(d_out, g_out),
-                    "lr_g": opt_g.param_groups[0]["lr"],
-                    "lr_d": opt_d.param_groups[0]["lr"],
-                    "ema_decay": ema.current_decay(),
-                },
-            )
+            run.step_done(images=cfg.batch_size * world)
+            if run.due(cfg.logging.every, at_end=True):
+                run.log({**gan_scalars(d_out, g_out), "lr_g": opt_g.param_groups[0]["lr"],
+                         "lr_d": opt_d.param_groups[0]["lr"], "ema_decay": ema.current_decay()})
+            if run.due(cfg.logging.sample_every):
+                run.log_samples()
+            if run.due(cfg.metrics.every):
+                run.evaluate()
+            if run.due(cfg.checkpoint.every):
+                run.checkpoint(release=cfg.checkpoint.release_every)
         return run.finish()
 
 

@@ -26,7 +26,7 @@ where no ImageNet weights can be had (the CPU default), `emoji-cnn-distance` (an
 emoji-cnn features, which is not LPIPS and is named as such in the logs and the model card).
 
 Every value lives in training/configs/ (train_inversion.yaml); an unknown key is an error naming it. Everything around
-the step (output folder, resume, logging, cadence, pushes) is `common.TrainingRun`.
+the step (output folder, resume, logging, checkpoints, releases, pushes) is `hfgan.training.TrainingRun`.
 """
 
 from __future__ import annotations
@@ -40,29 +40,15 @@ import torch
 from accelerate import Accelerator
 from omegaconf import MISSING, DictConfig
 
-from common import (
-    RunConfig,
-    TrainingRun,
-    batch_indices,
-    check_finite,
-    load_training_images,
-    run_main,
-    step_seed,
-    validate_config,
-)
+from common import training_run
 from hfgan import BlobGANDiscriminator, BlobGANEncoder, BlobGANPipeline, render_layout
 from hfgan.losses import inversion_loss
 from hfgan.metrics.inversion import evaluate_inversion, scenes_with_boxes
+from hfgan.metrics.registry import INVERSION_METRICS, metric_names  # metrics.metrics names, and their result keys
 from hfgan.perceptual import perceptual_distance
-from hfgan.pipelines.pipeline_utils import to_pil_images
+from hfgan.training import RunConfig, check_finite, load_training_images, run_main, step_seed, validate_config
+from hfgan.pipelines.image_processor import to_pil_images
 from hfgan.utils import make_image_grid
-
-INVERSION_METRICS = {  # metrics.metrics names -> the result keys of evaluate_inversion they keep
-    "psnr": ("reconstruction_psnr", "visible_blobs_per_image"),
-    "fd": ("reconstruction_fd_emoji_cnn", "reconstruction_fd_inception", "reconstruction_fd_dinov2"),
-    "latent": ("latent_error", "fake_reconstruction_psnr"),
-    "alignment": ("object_hit_rate", "blob_in_object_rate", "visible_blobs_per_image"),
-}
 
 
 @dataclass
@@ -116,13 +102,13 @@ def check_inversion_config(cfg: DictConfig) -> None:
     """The values the schema's types cannot check, as `ValueError`s naming the key."""
     if not 0 <= cfg.truncation.min <= cfg.truncation.max:
         raise ValueError(f"truncation.min and truncation.max must satisfy 0 <= min <= max, got "
-                         f"{cfg.truncation.min} and {cfg.truncation.max}")  # fmt: skip
+                         f"{cfg.truncation.min} and {cfg.truncation.max}")
     if cfg.loss.latent_weight < 0:
         raise ValueError(f"loss.latent_weight must be >= 0, got {cfg.loss.latent_weight}")
     unknown = [m for m in cfg.metrics.metrics if m not in INVERSION_METRICS]
     if unknown:
         raise ValueError(f"metrics.metrics: unknown inversion metric(s) {unknown}; choose from "
-                         f"{', '.join(INVERSION_METRICS)}")  # fmt: skip
+                         f"{', '.join(INVERSION_METRICS)}")
 
 
 def load_blobgan(source: str) -> tuple[BlobGANPipeline, BlobGANDiscriminator | None]:
@@ -169,7 +155,7 @@ class FrozenBlobGAN:
         if changed:
             raise ValueError(f"cannot resume: the checkpoint's encoder was trained against "
                              f"blobgan={state.get('source')}, whose {' and '.join(changed)} differ from those of "
-                             f"blobgan={self.source}")  # fmt: skip
+                             f"blobgan={self.source}")
 
 
 def inversion_grid(pipe: BlobGANPipeline, images: torch.Tensor, per_row: int = 4):
@@ -199,7 +185,7 @@ def train(cfg: DictConfig) -> dict:
     image_size = generator.config.image_size
     if cfg.data.image_size != image_size:
         raise ValueError(f"data.image_size={cfg.data.image_size}, but the BlobGAN release {cfg.blobgan} renders "
-                         f"{image_size}-px images: set data.image_size={image_size}")  # fmt: skip
+                         f"{image_size}-px images: set data.image_size={image_size}")
     low, high = cfg.truncation.min, cfg.truncation.max
     truncated = (low, high) != (1.0, 1.0)
     if truncated and int(layout_net.mean_samples) == 0:  # a release always has it; a bare layout network may not
@@ -209,23 +195,17 @@ def train(cfg: DictConfig) -> dict:
         test_images, test_boxes = scenes_with_boxes(cfg.test_data.source, cfg.test_data.split, image_size)
     except FileNotFoundError as error:
         raise FileNotFoundError(f"test_data.source: {error}. Make the scenes first: hfgan prepare-scenes --out "
-                                f"{Path(cfg.test_data.source).parent} (see docs/datasets.md)") from None  # fmt: skip
+                                f"{Path(cfg.test_data.source).parent} (see docs/datasets.md)") from None
     wanted = list(cfg.metrics.metrics)
     if "alignment" in wanted and test_boxes is None:
         raise ValueError(f"test_data.source={cfg.test_data.source} has no boxes column, so the blob-object alignment "
-                         f"cannot be measured: drop alignment from metrics.metrics")  # fmt: skip
+                         f"cannot be measured: drop alignment from metrics.metrics")
     print(f"BlobGAN: {cfg.blobgan} (generator and layout network frozen). Perceptual term: {perceptual.display_name}, "
-          f"weights {perceptual.weights_source}", flush=True)  # fmt: skip
+          f"weights {perceptual.weights_source}", flush=True)
 
-    with TrainingRun(cfg, accelerator) as run:
+    with training_run(cfg, accelerator) as run:
         # ---- data: uint8 images in memory, (N, 3, S, S); batches are drawn by (seed, step, rank)
-        try:
-            dataset = load_training_images(cfg.data)
-        except FileNotFoundError as error:
-            if "scenes" not in cfg.data.source:
-                raise
-            raise FileNotFoundError(f"{error}. Make the scenes first: hfgan prepare-scenes --out "
-                                    f"{Path(cfg.data.source).parent} (see docs/datasets.md)") from None  # fmt: skip
+        dataset = load_training_images(cfg.data)
         if len(dataset) < cfg.batch_size:
             raise ValueError(f"batch_size={cfg.batch_size} is larger than the dataset ({len(dataset)} images)")
 
@@ -233,7 +213,7 @@ def train(cfg: DictConfig) -> dict:
         torch.manual_seed(cfg.seed)
         c = layout_net.config
         encoder = BlobGANEncoder(image_size, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance,
-                                 cfg.model.channel_base, cfg.model.channel_max)  # fmt: skip
+                                 cfg.model.channel_base, cfg.model.channel_max)
         encoder.check_compatible(source)
         if int(layout_net.mean_samples):
             encoder.start_at(layout_net.output_mean)  # an untrained encoder predicts the mean layout, not noise
@@ -243,10 +223,7 @@ def train(cfg: DictConfig) -> dict:
         encoder, opt = accelerator.prepare(encoder, opt)
 
         def release() -> BlobGANPipeline:
-            pipe = BlobGANPipeline(layout_net=layout_net, generator=generator,
-                                   encoder=accelerator.unwrap_model(encoder))  # fmt: skip
-            pipe.set_progress_bar_config(disable=True)
-            return pipe
+            return BlobGANPipeline(layout_net=layout_net, generator=generator, encoder=accelerator.unwrap_model(encoder))
 
         grid_images = test_images[: cfg.logging.num_samples]
         evaluated = test_images[: cfg.metrics.num_samples]
@@ -262,8 +239,8 @@ def train(cfg: DictConfig) -> dict:
                 pipe, evaluated, test_boxes[: len(evaluated)] if "alignment" in wanted else None,
                 num_fakes=cfg.metrics.num_samples if "latent" in wanted else 0, truncation_psi=(low, high),
                 seed=cfg.seed, backbone=backbone.get("net"),
-            )  # fmt: skip
-            keep = {key for name in wanted for key in INVERSION_METRICS[name]}
+            )
+            keep = {key for name in wanted for key in metric_names(name, cfg.metrics.backbone, "inversion")}
             return {key: value for key, value in results.items() if key in keep}
 
         run.set_release(
@@ -282,15 +259,14 @@ def train(cfg: DictConfig) -> dict:
                 "test data": f"{cfg.test_data.source} (first {len(evaluated)} images); a blob is visible where its "
                 "composite alpha exceeds 0.5",
             },
-        )  # fmt: skip
+        )
 
         # ---- the loop
         b = cfg.batch_size
         while run.next_step():
             step = run.step
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
-            idx = batch_indices(len(dataset), b, step, cfg.seed, rank, world)
-            real = dataset.uint8(idx).to(device).float().div_(127.5).sub_(1.0)  # uint8 -> [-1, 1], (B, 3, S, S)
+            real = run.real_batch(dataset)  # (B, 3, S, S) in [-1, 1]
 
             # x_fake = G(beta_fake), beta_fake the layout network's raw output at a per-image truncation psi
             with torch.no_grad():
@@ -305,22 +281,27 @@ def train(cfg: DictConfig) -> dict:
                 encoded = encoder(torch.cat([real, fake]))
                 reconstruction = generator(encoded.layout, noise_mode="const").sample  # (2B, 3, S, S)
                 out = inversion_loss(real, reconstruction[:b], fake, reconstruction[b:], beta_fake, encoded.raw[b:],
-                                     lambda x, y: perceptual(x.float(), y.float()), cfg.loss.latent_weight)  # fmt: skip
+                                     lambda x, y: perceptual(x.float(), y.float()), cfg.loss.latent_weight)
             check_finite(step, out["loss"], run.out)
             opt.zero_grad(set_to_none=True)
             accelerator.backward(out["loss"])
             opt.step()
 
-            run.end_step(
-                images=b * world,
-                scalars=lambda: {
+            run.step_done(images=b * world)
+            if run.due(cfg.logging.every, at_end=True):
+                run.log({
                     "loss": out["loss"].item(),
                     # the perceptual terms carry the distance's name: an emoji-cnn-distance is never logged as LPIPS
                     **{f"{perceptual.name.replace('-', '_')}_{kind}": out[f"perceptual_{kind}"].item()
-                       for kind in ("real", "fake")},  # fmt: skip
+                       for kind in ("real", "fake")},
                     **{key: out[key].item() for key in ("l2_real", "l2_fake", "latent_l2")},
-                },
-            )
+                })
+            if run.due(cfg.logging.sample_every):
+                run.log_samples()
+            if run.due(cfg.metrics.every):
+                run.evaluate()
+            if run.due(cfg.checkpoint.every):
+                run.checkpoint(release=cfg.checkpoint.release_every)
         return run.finish()
 
 

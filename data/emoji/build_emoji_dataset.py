@@ -315,6 +315,10 @@ print(dataset["train"].features["label"].names)
 
 or, as tensors in [-1, 1] for training, `hfgan.data.load_image_dataset(hfgan.data.DEFAULT_DATASET, split="train")`.
 
+This folder, as it is, is also the set's release on the Hugging Face Hub, the dataset `hfgan/emoji-64`
+(`hf upload hfgan/emoji-64 data/emoji . --repo-type dataset`), where `load_dataset("hfgan/emoji-64")` reads it and
+where hfgan's source `"emoji"` finds it when no local copy is there (an installed package, outside a clone).
+
 ## Columns
 
 | column | type | meaning |

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
-    from hfgan.metrics.registry import BACKBONE_CLASSES, METRICS  # the registries' names, without importing torch
+    from hfgan.metrics.registry import BACKBONE_REGISTRY, METRICS  # the registry's names, without importing torch
 
     parser = subparsers.add_parser(
         "evaluate",
@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--metrics", nargs="+", choices=METRICS, default=["fd"], help="default: fd")
     parser.add_argument("--num-samples", type=int, default=10_000, help="generated images (default 10000)")
-    parser.add_argument("--backbone", choices=list(BACKBONE_CLASSES), default="inception", help="default: inception")
+    parser.add_argument("--backbone", choices=list(BACKBONE_REGISTRY), default="inception", help="default: inception")
     parser.add_argument(
         "--backbone-weights",
         help="inception: the weights file (.pth or .safetensors); dinov2: a folder or Hub repo id; emoji-cnn: a folder",
@@ -55,9 +55,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from hfgan import HfGanPipeline
     from hfgan.metrics import BackboneWeightsError, Evaluator
-    from hfgan.pipelines.pipeline_utils import generation_problem
+    from hfgan.pipelines.pipeline_utils import HfGanPipeline, generation_problem
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

@@ -20,8 +20,9 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from hfgan import DCGANGenerator, DCGANPipeline, HfGanPipeline
-    from hfgan.pipelines.pipeline_utils import generation_problem
+    from hfgan.models.dcgan import DCGANGenerator
+    from hfgan.pipelines.dcgan import DCGANPipeline
+    from hfgan.pipelines.pipeline_utils import HfGanPipeline, generation_problem
     from hfgan.utils import atomic_write, make_image_grid
 
     if args.model:

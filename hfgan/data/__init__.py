@@ -2,7 +2,7 @@
 decode its images (`decode_image`, `decode_images`), prepare a collection of images once (`prepare_dataset`,
 `hfgan prepare-data`) and load it as tensors for training (`load_image_dataset`, `make_dataloader`); compose
 multi-object scenes with boxes from object images (`prepare_scenes`, `hfgan prepare-scenes`);
-`DEFAULT_DATASET` ("emoji") is the set shipped in the hfgan repository.
+`DEFAULT_DATASET` ("emoji") is the set shipped in the hfgan repository, released on the Hub as `EMOJI_HUB_ID`.
 
 See docs/datasets.md.
 """
@@ -25,12 +25,21 @@ _MODULES = {  # where each public name lives; imported on first use
         "load_image_dataset",
         "make_dataloader",
     ],
-    ".prepare": ["PrepareError", "PrepareReport", "default_num_proc", "prepare_dataset"],
+    ".prepare": [
+        "SPLIT_FOLDERS",
+        "ImageFolder",
+        "PrepareError",
+        "PrepareReport",
+        "default_num_proc",
+        "list_image_folder",
+        "prepare_dataset",
+    ],
     ".scenes": [
         "Cutout",
         "ObjectSet",
         "Scene",
         "SceneObject",
+        "SceneSettings",
         "ScenesReport",
         "compose_scene",
         "cut_out",
@@ -42,7 +51,16 @@ _MODULES = {  # where each public name lives; imported on first use
         "scenes_file",
         "scenes_preview",
     ],
-    ".sources": ["EMOJI", "EMOJI_DATA_ENV", "DataSource", "emoji_dataset_path", "resolve_data_source", "source_kind"],
+    ".sources": [
+        "EMOJI",
+        "EMOJI_DATA_ENV",
+        "EMOJI_HUB_ID",
+        "DataSource",
+        "emoji_dataset_path",
+        "find_label_column",
+        "resolve_data_source",
+        "source_kind",
+    ],
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
@@ -61,12 +79,21 @@ if TYPE_CHECKING:
         load_image_dataset,
         make_dataloader,
     )
-    from .prepare import PrepareError, PrepareReport, default_num_proc, prepare_dataset
+    from .prepare import (
+        SPLIT_FOLDERS,
+        ImageFolder,
+        PrepareError,
+        PrepareReport,
+        default_num_proc,
+        list_image_folder,
+        prepare_dataset,
+    )
     from .scenes import (
         Cutout,
         ObjectSet,
         Scene,
         SceneObject,
+        SceneSettings,
         ScenesReport,
         compose_scene,
         cut_out,
@@ -78,4 +105,13 @@ if TYPE_CHECKING:
         scenes_file,
         scenes_preview,
     )
-    from .sources import EMOJI, EMOJI_DATA_ENV, DataSource, emoji_dataset_path, resolve_data_source, source_kind
+    from .sources import (
+        EMOJI,
+        EMOJI_DATA_ENV,
+        EMOJI_HUB_ID,
+        DataSource,
+        emoji_dataset_path,
+        find_label_column,
+        resolve_data_source,
+        source_kind,
+    )

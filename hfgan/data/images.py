@@ -37,7 +37,7 @@ def _scale_to_uint8(image: PIL.Image.Image) -> PIL.Image.Image:
     return PIL.Image.fromarray(np.nan_to_num(scaled).round().clip(0, 255).astype(np.uint8), mode="L")
 
 
-def _rgb_or_rgba(image: PIL.Image.Image) -> PIL.Image.Image:
+def rgb_or_rgba(image: PIL.Image.Image) -> PIL.Image.Image:
     """Any Pillow image as 8-bit "RGB", or "RGBA" when it has transparency (an alpha channel or a transparent key)."""
     if image.mode in ("RGB", "RGBA"):
         return image
@@ -59,7 +59,7 @@ def _on_background(rgba: PIL.Image.Image, background: tuple[int, int, int]) -> P
 
 def to_rgb(image: PIL.Image.Image, background: tuple[int, int, int] = WHITE) -> PIL.Image.Image:
     """Any Pillow image as 8-bit RGB, transparent parts composited on `background` (white by default)."""
-    image = _rgb_or_rgba(image)
+    image = rgb_or_rgba(image)
     return _on_background(image, background) if image.mode == "RGBA" else image
 
 
@@ -79,7 +79,7 @@ def resize_image(image: PIL.Image.Image, size: int, crop: str = "center") -> PIL
     """
     if crop not in CROP_MODES:
         raise ValueError(f"crop must be one of {CROP_MODES}, got {crop!r}")
-    image = _rgb_or_rgba(image)
+    image = rgb_or_rgba(image)
     if crop == "center" and image.width != image.height:
         image = image.crop(center_crop_box(*image.size))  # a crop, so nothing outside it bleeds in at the edges
     if image.size != (size, size):
@@ -115,6 +115,24 @@ def open_image(source: bytes | str | os.PathLike, draft_size: int | None = None)
         if not isinstance(fp, io.BytesIO):
             fp.close()
     return image
+
+
+def describe_image_error(error: BaseException) -> str:
+    """Why an image could not be read, in a few words for a report of skipped images (what `open_image` raised)."""
+    if isinstance(error, PIL.UnidentifiedImageError):
+        return "not an image Pillow can read (corrupt or unknown format)"
+    if isinstance(error, PIL.Image.DecompressionBombError):
+        return f"too many pixels ({error})"
+    message = str(error).strip() or type(error).__name__
+    if isinstance(error, ValueError) and "zero bytes" in message:
+        return message
+    if isinstance(error, FileNotFoundError):
+        return "file not found"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, (OSError, SyntaxError, ValueError, EOFError)):  # what Pillow raises on damaged data
+        return f"corrupt or truncated image ({message[:200]})"
+    return f"unreadable ({type(error).__name__}: {message[:200]})"
 
 
 def encode_png(image: PIL.Image.Image, optimize: bool = False) -> bytes:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .images import CROP_MODES, decode_image
-from .sources import EMOJI, EMOJI_SPLIT_FILES, DataSource, emoji_dataset_path, resolve_data_source
+from .sources import EMOJI, EMOJI_SPLIT_FILES, DataSource, emoji_dataset_path, label_classes, resolve_data_source
 
 UNLABELED = -1
 DEFAULT_MAX_MEMORY_BYTES = 4 << 30
@@ -112,7 +112,7 @@ def decode_images(
 def _square_size(source: DataSource) -> int:
     """The side of the source's first image, which must be square (without `image_size=`, no resize is done)."""
     height, width = _decode_cell(source.image_cells(0, 1)[0], source.base_dir, None, "center", 0,
-                                 source.description).shape[:2]  # fmt: skip
+                                 source.description).shape[:2]
     if height != width:
         raise ValueError(
             f"{source.description}: images are {width}x{height}, not square; pass image_size= to center-crop and "
@@ -122,24 +122,14 @@ def _square_size(source: DataSource) -> int:
 
 
 def _labels(source: DataSource, label_column: str) -> tuple[torch.Tensor, list[str]]:
-    import datasets
-
     if label_column not in source.features:
         raise ValueError(
             f"{source.description} has no label column {label_column!r} (columns: {list(source.features)}); "
             "pass label_column=, or with_labels=False"
         )
-    feature = source.features[label_column]
-    values = source.column(label_column).to_pylist()
-    if isinstance(feature, datasets.ClassLabel):
-        names = list(feature.names)
-        labels = [UNLABELED if v is None or v < 0 else int(v) for v in values]
-    else:
-        unique = sorted({v for v in values if v is not None}, key=lambda v: (isinstance(v, str), v))
-        index = {v: i for i, v in enumerate(unique)}
-        names = [str(v) for v in unique]
-        labels = [UNLABELED if v is None else index[v] for v in values]
-    return torch.tensor(labels, dtype=torch.int64), names
+    names, to_index = label_classes(source, label_column)
+    labels = [to_index(value) for value in source.column(label_column).to_pylist()]
+    return torch.tensor([UNLABELED if label is None else label for label in labels], dtype=torch.int64), names
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -315,7 +305,7 @@ class ImageTensorDataset(torch.utils.data.Dataset):
         cells = self._lazy.image_cells_at(rows)
         resize_to = self.image_size if self._resize else None
         _decode_into(out, cells, self._lazy.base_dir, resize_to, self._crop, rows[0] if rows else 0,
-                     self._lazy.description)  # fmt: skip
+                     self._lazy.description)
         batch = torch.from_numpy(out).permute(0, 3, 1, 2)
         return batch[0] if isinstance(index, int) else batch
 
@@ -341,7 +331,7 @@ class ImageTensorDataset(torch.utils.data.Dataset):
         if self.images is None:
             rows = self._indices[indices] if self._indices is not None else indices
             return ImageTensorDataset(None, pick(self.labels), self.class_names, pick(self.true_labels),
-                                      self.image_size, self._lazy, self._crop, rows, self._resize)  # fmt: skip
+                                      self.image_size, self._lazy, self._crop, rows, self._resize)
         return ImageTensorDataset(self.images[indices], pick(self.labels), self.class_names, pick(self.true_labels))
 
     def to(self, device) -> ImageTensorDataset:
@@ -437,7 +427,7 @@ def load_image_dataset(
             if labeled_by is not None:
                 if labeled_by not in resolved.features:
                     raise ValueError(f"{resolved.description} has no column {labeled_by!r} to group labels by "
-                                     f"(columns: {list(resolved.features)})")  # fmt: skip
+                                     f"(columns: {list(resolved.features)})")
                 groups = resolved.column(labeled_by).to_pylist()
             keep = labeled_subset(true_labels, labeled_per_class, seed, groups)
             labels = torch.full_like(true_labels, UNLABELED)

@@ -6,7 +6,8 @@
 
 A source is one of
 - `"emoji"`: the Noto Color Emoji set shipped in the hfgan repository (`data/emoji/`), found as
-  `emoji_dataset_path` says (the name always means this set: write `./emoji` for a folder of that name);
+  `emoji_dataset_path` says, else the Hub dataset `EMOJI_HUB_ID` (the name always means this set: write `./emoji`
+  for a folder of that name);
 - a parquet file: one split, `"train"`;
 - a dict `{split: parquet path or list of paths}`;
 - a folder: a dataset folder when it holds a parquet file anywhere below it (its splits found as `datasets` finds
@@ -25,7 +26,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -35,6 +36,9 @@ EMOJI = "emoji"
 """The name of the emoji set shipped in the hfgan repository, a source like any other."""
 EMOJI_DATA_ENV = "HFGAN_EMOJI_DATA"
 EMOJI_SPLIT_FILES = {"train": "emoji-64-train.parquet", "test": "emoji-64-test.parquet"}
+EMOJI_HUB_ID = "hfgan/emoji-64"
+"""The Hub dataset the shipped emoji set is released as (`data/emoji/` as it is, its README the card): where
+`"emoji"` is read from when no local copy is found, so an installed package trains its default without a clone."""
 
 # what `source_kind` answers
 PARQUET_FILES = "parquet-files"  # a dict {split: files}
@@ -51,22 +55,37 @@ def emoji_dataset_path() -> Path:
     the repository, where the training scripts and tests run). It is not in the wheel: the library never looks for
     it beside its own files.
 
+    The source `"emoji"` goes on to the Hub dataset `EMOJI_HUB_ID` where this finds no folder (`source_kind`); this
+    function answers only for a local copy.
+
     Raises:
         FileNotFoundError: it is not there; the message says where the set comes from and how to point at it.
     """
+    folder, where = _emoji_folder()
+    if all((folder / name).is_file() for name in EMOJI_SPLIT_FILES.values()):
+        return folder
+    raise FileNotFoundError(_emoji_missing(f"is not in {folder} ({where})"))
+
+
+def _emoji_folder() -> tuple[Path, str]:
+    """Where a local copy of the emoji set is looked for (absolute), and how that place was chosen."""
     configured = os.environ.get(EMOJI_DATA_ENV)
     if configured:  # when set, the only place: a wrong setting is an error, not a silent fall-back
         folder, where = Path(configured).expanduser(), f"${EMOJI_DATA_ENV}"
     else:
         folder, where = Path("data") / "emoji", "data/emoji under the working directory"
-    folder = folder.absolute()  # still right after a later change of the working directory
-    if all((folder / name).is_file() for name in EMOJI_SPLIT_FILES.values()):
-        return folder
-    raise FileNotFoundError(
-        f"The shipped emoji dataset ({', '.join(EMOJI_SPLIT_FILES.values())}) is not in {folder} "
-        f"({where}). It ships in the hfgan repository's data/emoji/ folder, not in the installed package: run from a "
-        f"clone of the repository, set {EMOJI_DATA_ENV}=/path/to/data/emoji, or pass that folder's path instead of "
-        "'emoji'. Any parquet file, dataset folder, folder of images or Hub dataset id works as a source too."
+    return folder.absolute(), where  # absolute: still right after a later change of the working directory
+
+
+def _emoji_missing(what: str) -> str:
+    """The message for a shipped emoji set that cannot be found: `what` went wrong, then every way to get it."""
+    return (
+        f"The shipped emoji dataset ({', '.join(EMOJI_SPLIT_FILES.values())}) {what}. It ships in the hfgan "
+        f"repository's data/emoji/ folder, not in the installed package: run from a clone of the repository, set "
+        f"{EMOJI_DATA_ENV}=/path/to/data/emoji, or pass that folder's path instead of 'emoji'. Without a local copy "
+        f"(and with {EMOJI_DATA_ENV} unset) 'emoji' is read from the Hub dataset {EMOJI_HUB_ID!r}, which needs the "
+        "network or the Hub cache. Any parquet file, dataset folder, folder of images or Hub dataset id works as a "
+        "source too."
     )
 
 
@@ -79,16 +98,21 @@ def source_kind(source: str | os.PathLike | dict) -> tuple[str, Any]:
     """What kind of source `source` is, and where: `(kind, location)`, reading nothing but the file system's names.
 
     Kinds: `PARQUET_FILES` (location: the dict), `PARQUET_FILE` and `DATASET_FOLDER` and `IMAGE_FOLDER` (a `Path`;
-    `"emoji"` is the shipped set's dataset folder), `HUB` (the id).
+    `"emoji"` is the shipped set's dataset folder), `HUB` (the id; `"emoji"` without a local copy is `EMOJI_HUB_ID`).
 
     Raises:
-        FileNotFoundError: a path that does not exist (or the shipped emoji set where it is not).
+        FileNotFoundError: a path that does not exist (or `$HFGAN_EMOJI_DATA` naming a folder without the set).
         ValueError: a file that is not parquet.
     """
     if isinstance(source, dict):
         return PARQUET_FILES, source
     if isinstance(source, str) and source == EMOJI:
-        return DATASET_FOLDER, emoji_dataset_path()
+        try:
+            return DATASET_FOLDER, emoji_dataset_path()
+        except FileNotFoundError:
+            if os.environ.get(EMOJI_DATA_ENV):  # a setting names the one place: no silent fall-back to the Hub
+                raise
+            return HUB, EMOJI_HUB_ID
     path = Path(source).expanduser()
     if path.is_file():
         if path.suffix.lower() != ".parquet":
@@ -195,6 +219,36 @@ class DataSource:
             yield from pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns)
 
 
+def find_label_column(features) -> str | None:
+    """The label column of a table, for readers not told which: `label` when it is a ClassLabel, else the first
+    ClassLabel; None if neither (a plain column holds labels only when named, e.g. `label_from="column:NAME"`)."""
+    import datasets
+
+    if isinstance(features.get("label"), datasets.ClassLabel):
+        return "label"
+    return next((name for name, feature in features.items() if isinstance(feature, datasets.ClassLabel)), None)
+
+
+def label_classes(source: DataSource, column: str) -> tuple[list[str], Callable[[Any], int | None]]:
+    """The class names of a label column and the function from one of its values to a class index (None: no label).
+
+    A ClassLabel keeps its names, and its negative values (and None) are no label; the sorted distinct values of any
+    other column are the classes, named by `str` (None is no label).
+    """
+    import datasets
+
+    feature = source.features[column]
+    if isinstance(feature, datasets.ClassLabel):
+        return list(feature.names), lambda value: None if value is None or value < 0 else int(value)
+    values = [v for v in source.column(column).unique().to_pylist() if v is not None]
+    try:
+        values = sorted(values)
+    except TypeError:  # values of several types: an order all the same
+        values = sorted(values, key=str)
+    index = {v: i for i, v in enumerate(values)}
+    return [str(v) for v in values], index.get
+
+
 def _image_column(features, description: str) -> str:
     name = find_image_column(features, list(features))
     if name is None:
@@ -215,7 +269,7 @@ def _from_files(name: str, split: str, splits, files: list[Path], description: s
         image_column=_image_column(features, description),
         num_rows=sum(pq.ParquetFile(f).metadata.num_rows for f in files), splits=tuple(splits),
         fingerprint=_file_fingerprint(files), files=tuple(files), base_dir=files[0].parent,
-    )  # fmt: skip
+    )
 
 
 def _from_dataset(name: str, split: str, splits, dataset, description: str) -> DataSource:
@@ -223,10 +277,11 @@ def _from_dataset(name: str, split: str, splits, dataset, description: str) -> D
         name=name, split=split, description=description, features=dataset.features,
         image_column=_image_column(dataset.features, description), num_rows=len(dataset), splits=tuple(splits),
         fingerprint=dataset._fingerprint, dataset=dataset,
-    )  # fmt: skip
+    )
 
 
-def _check_split(where, split: str, splits) -> None:
+def check_split(where, split: str, splits) -> None:
+    """A `ValueError` naming `where`'s splits when `split` is not one of them."""
     if split not in splits:
         raise ValueError(f"{where} has no split {split!r}; its splits: {', '.join(splits) or 'none'}")
 
@@ -267,7 +322,7 @@ def resolve_data_source(
 
     kind, where = source_kind(source)
     if kind == PARQUET_FILES:
-        _check_split("the given files", split, list(where))
+        check_split("the given files", split, list(where))
         given = where[split]
         files = [Path(f) for f in ([given] if isinstance(given, (str, os.PathLike)) else given)]
         return _from_files(files[0].resolve().as_posix(), split, list(where), files, str([str(f) for f in files]))
@@ -281,14 +336,14 @@ def resolve_data_source(
     description = f"{source} split {split!r}"
     if kind == DATASET_FOLDER:
         splits = _folder_splits(where, image_folder=False)
-        _check_split(source, split, list(splits))
+        check_split(source, split, list(splits))
         if all(f.suffix == ".parquet" and f.is_file() for f in splits[split]):
             return _from_files(where.resolve().as_posix(), split, list(splits), splits[split], description)
         dataset = datasets.load_dataset(str(where), split=split)  # parquet beside other formats: `datasets` reads it
         return _from_dataset(where.resolve().as_posix(), split, list(splits), dataset, description)
     if kind == IMAGE_FOLDER:
         splits = _folder_splits(where, image_folder=True)
-        _check_split(source, split, list(splits))
+        check_split(source, split, list(splits))
         dataset = datasets.load_dataset("imagefolder", data_dir=str(where), split=split)
         return _from_dataset(where.resolve().as_posix(), split, list(splits), dataset, description)
     try:
@@ -296,6 +351,11 @@ def resolve_data_source(
     except ValueError as error:  # an unknown split
         raise ValueError(f"{source}: {error}") from error
     except Exception as error:
+        if source == EMOJI:  # neither a local copy nor the release on the Hub: every way to get the set
+            folder, place = _emoji_folder()
+            raise FileNotFoundError(_emoji_missing(
+                f"is not in {folder} ({place}), and the Hub dataset {where!r} could not be loaded ({error})"
+            )) from error
         raise FileNotFoundError(
             f"{source!r} is neither a local parquet file or folder nor a loadable Hub dataset ({error})"
         ) from error

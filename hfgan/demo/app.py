@@ -102,7 +102,7 @@ def build_demo(sources: list[str] | None = None, device: str = "cpu", models: De
                 with gr.Row():
                     model = gr.Dropdown(models.inverters, value=first(models.inverters), label="Model")
                     steps = gr.Slider(0, MAX_REFINE_STEPS, value=100, step=10, label="Refinement steps after "
-                                      "the encoder (closer to the image, slower, less editable)")  # fmt: skip
+                                      "the encoder (closer to the image, slower, less editable)")
                 with gr.Row():
                     upload = uploader(gr, models)
                 button = gr.Button("Invert", variant="primary")

@@ -174,7 +174,7 @@ class DemoModels:
         return self.show(BlobEdits(name, layouts))
 
     def edit(self, state: BlobEdits | None, action: str, blob: int, dx: float = 0.0, dy: float = 0.0,
-             ds: float = 0.0, donor: int = 0):  # fmt: skip
+             ds: float = 0.0, donor: int = 0):
         """Apply one edit to the scene on screen and render it (one generator forward, the same noise):
         `move` blob by (dx, dy) (fractions of the image), `resize` it by ds (log scale), `remove` it, `restyle` it with
         the style of blob `donor` of the same scene, or `duplicate` it at an offset (dx, dy)."""

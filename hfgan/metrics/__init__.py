@@ -2,7 +2,8 @@
 BlobGAN inversion's (`inversion`: reconstruction PSNR, latent error, blob-object alignment).
 
 The maths (`distances`) works on feature tensors; backbones (`backbones`) turn images into features; the
-[`Evaluator`] (`evaluate`) samples a generator in chunks and caches reference features. See docs/metrics.md.
+[`Evaluator`] (`evaluate`) samples a generator in chunks and caches reference features. Every metric and backbone is
+named in one torch-free registry (`registry`). See docs/metrics.md.
 """
 
 from typing import TYPE_CHECKING
@@ -41,7 +42,7 @@ _MODULES = {  # where each public name lives; imported on first use
         "scenes_with_boxes",
         "visible_blobs",
     ],
-    ".registry": ["METRIC_REGISTRY", "METRICS", "Metric", "metric_names"],
+    ".registry": ["METRIC_REGISTRY", "METRICS", "Metric", "MetricContext", "MetricOptions", "metric_names"],
     ".evaluate": ["EvaluationResult", "Evaluator", "closest_pairs_grid"],
     "..cards": ["to_model_index"],
 }
@@ -82,4 +83,4 @@ if TYPE_CHECKING:
     )
     from ..cards import to_model_index
     from .evaluate import EvaluationResult, Evaluator, closest_pairs_grid
-    from .registry import METRIC_REGISTRY, METRICS, Metric, metric_names
+    from .registry import METRIC_REGISTRY, METRICS, Metric, MetricContext, MetricOptions, metric_names

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..weights import DownloadableWeights, offline, save_state_dict
-from .registry import BACKBONE_CLASSES
+from .registry import BACKBONE_REGISTRY, backbone_slug
 
 __all__ = [
     "BACKBONES",
@@ -87,7 +87,8 @@ class FeatureBackbone(nn.Module):
     """A frozen network mapping images in [0, 1] of any size to features `(N, feature_dim)`.
 
     Subclasses set `name` (what `--backbone` takes), `slug` (used in metric names: `fd_<slug>`, ...),
-    `display_name`, `feature_dim`, and implement `preprocess` (uint8 images to network input) and `embed`.
+    `display_name`, `feature_dim`, and implement `preprocess` (uint8 images to network input) and `embed`. The
+    shipped ones take `slug` and `display_name` from their entry in `hfgan.metrics.registry.BACKBONE_REGISTRY`.
     """
 
     name: str = ""
@@ -171,8 +172,8 @@ class InceptionBackbone(FeatureBackbone):
     """
 
     name = "inception"
-    slug = "inception"
-    display_name = "Inception-V3 (FID)"
+    slug = backbone_slug(name)
+    display_name = BACKBONE_REGISTRY[name].display_name
     feature_dim = 2048
 
     def __init__(self, weights: str | os.PathLike | None = None, state_dict=None, random_init: bool = False):
@@ -234,8 +235,8 @@ class DINOv2Backbone(FeatureBackbone):
     """
 
     name = "dinov2"
-    slug = "dinov2"
-    display_name = "DINOv2"
+    slug = backbone_slug(name)
+    display_name = BACKBONE_REGISTRY[name].display_name
 
     def __init__(self, weights: str | os.PathLike | None = None, input_size: int = 224):
         super().__init__()
@@ -289,8 +290,8 @@ class EmojiCNNBackbone(FeatureBackbone):
     """
 
     name = "emoji-cnn"
-    slug = "emoji_cnn"
-    display_name = "emoji-cnn"
+    slug = backbone_slug(name)
+    display_name = BACKBONE_REGISTRY[name].display_name
 
     def __init__(self, weights: str | os.PathLike | None = None):
         super().__init__()
@@ -323,7 +324,7 @@ class EmojiCNNBackbone(FeatureBackbone):
         return self.net(inputs).features
 
 
-BACKBONES = {name: globals()[cls] for name, cls in BACKBONE_CLASSES.items()}  # the registry's names -> classes
+BACKBONES = {name: globals()[spec.class_name] for name, spec in BACKBONE_REGISTRY.items()}  # the registry's names
 
 
 def load_backbone(

@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import PIL.Image
 import torch
@@ -27,16 +26,11 @@ import torch
 from ..cards import to_model_index
 from .backbones import FeatureBackbone, extract_features, load_backbone, to_uint8
 from .distances import MemorizationResult, nearest_neighbor_distances
-from .registry import METRIC_REGISTRY, METRICS, Metric, metric_names
+from .registry import BACKBONE_REGISTRY, METRIC_REGISTRY, Metric, MetricContext, MetricOptions
+from ..version import __version__
 from .reference import ReferenceDataset, cache_path, default_cache_dir, read_cached_features, write_cached_features
 
 logger = logging.getLogger(__name__)
-
-PREPROCESSING = {
-    "inception": "uint8 quantisation, TF1-compatible bilinear resize to 299x299 (torch-fidelity), (x - 128) / 128",
-    "dinov2": "uint8 quantisation, bicubic antialiased resize to 224x224 (no crop), ImageNet mean/std",
-    "emoji-cnn": "uint8 quantisation, bilinear antialiased resize to 64x64, [0, 1] -> [-1, 1]",
-}
 
 
 @dataclass
@@ -156,7 +150,8 @@ class Evaluator:
             parquet files or of images, a Hub dataset repo id), or images `(N, 3, H, W)` in [0, 1] or uint8.
         backbone (`str` or [`FeatureBackbone`], defaults to `"emoji-cnn"`):
             `"inception"` (FID), `"dinov2"` or `"emoji-cnn"` (offline), or a loaded backbone.
-        metrics (`Sequence[str]`, defaults to `("fd",)`): any of `"fd"`, `"kid"`, `"pr"`, `"memorization"`.
+        metrics (`Sequence[str]`, defaults to `("fd",)`): any of `"fd"`, `"kid"`, `"pr"`, `"memorization"` (or of
+            the metrics registered in `hfgan.metrics.registry.METRIC_REGISTRY`).
         num_samples (`int`, defaults to 10000): generated samples per evaluation.
         split (`str`, defaults to `"train"`): the reference split. Memorisation compares samples with it, so it should
             be the split the model was trained on.
@@ -197,9 +192,9 @@ class Evaluator:
         cache_dir: str | os.PathLike | bool | None = None,
     ):
         metrics = [metrics] if isinstance(metrics, str) else list(dict.fromkeys(metrics))
-        unknown = [m for m in metrics if m not in METRICS]
+        unknown = [m for m in metrics if m not in METRIC_REGISTRY]  # registered now
         if unknown or not metrics:
-            raise ValueError(f"unknown metrics {unknown}; choose one or more of {', '.join(METRICS)}")
+            raise ValueError(f"unknown metrics {unknown}; choose one or more of {', '.join(METRIC_REGISTRY)}")
         self.metrics = metrics
         self.num_samples = _check_count("num_samples", num_samples)
         self.batch_size = _check_count("batch_size", batch_size)
@@ -216,6 +211,8 @@ class Evaluator:
 
         self.backbone = backbone if isinstance(backbone, FeatureBackbone) else load_backbone(backbone, backbone_weights)
         self.backbone.to(self.device)
+        self.heldout_features: torch.Tensor | None = None
+        self.heldout_info: dict[str, Any] | None = None
         self._check_sample_counts("num_samples", self.num_samples)
 
         # reference (training) features, and held-out features for the memorisation baseline
@@ -236,8 +233,6 @@ class Evaluator:
         self.reference_info.update(num_images=len(self.reference_features), resolution=self.resolution or "native")
         self._check_sample_counts("the reference", len(self.reference_features))
 
-        self.heldout_features = None
-        self.heldout_info = None
         if "memorization" in self.metrics and heldout is not None:
             if isinstance(heldout, torch.Tensor):
                 self.heldout_features = extract_features(self.backbone, self._resize(to_uint8(heldout)), batch_size)
@@ -300,9 +295,23 @@ class Evaluator:
         """The chosen metrics in the registry's order (the order of the results, whatever order they were asked in)."""
         return [(name, metric) for name, metric in METRIC_REGISTRY.items() if name in self.metrics]
 
+    def options(self) -> MetricOptions:
+        """The settings the metrics read (see [`MetricOptions`])."""
+        return MetricOptions(
+            backbone=self.backbone.name,
+            feature_dim=self.backbone.feature_dim,
+            seed=self.seed,
+            kid_subset_size=self.kid_subset_size,
+            kid_subsets=self.kid_subsets,
+            pr_k=self.pr_k,
+            num_pairs=self.num_pairs,
+            heldout_info=self.heldout_info,
+        )
+
     def _check_sample_counts(self, what: str, n: int) -> None:
+        options = self.options()
         for _, metric in self._chosen():
-            problem = metric.too_few(self, what, n) if metric.too_few is not None else None
+            problem = metric.too_few(options, what, n) if metric.too_few is not None else None
             if problem is not None:
                 raise ValueError(problem)
 
@@ -351,11 +360,11 @@ class Evaluator:
         sampling_seconds = time.perf_counter() - start
 
         metric_start = time.perf_counter()
-        real = self.reference_features
+        context = MetricContext(fake, self.reference_features, self.heldout_features, self.options())
         results: dict[str, float] = {}
         details: dict[str, Any] = {}
         for name, metric in self._chosen():
-            values, details[name] = metric.compute(fake, real, self)
+            values, details[name] = metric.compute(context)
             results.update(values)
         mem = details.get("memorization")
         closest_pairs, closest_info = None, []
@@ -395,9 +404,8 @@ class Evaluator:
 
     def protocol(self) -> dict[str, Any]:
         """How the numbers are computed, for the result JSON."""
-        from .. import __version__
-
         b = self.backbone
+        spec = BACKBONE_REGISTRY.get(b.name)
         protocol: dict[str, Any] = {
             "metrics": self.metrics,
             "backbone": {
@@ -406,7 +414,7 @@ class Evaluator:
                 "feature_dim": b.feature_dim,
                 "weights": b.weights_source,
                 "weights_sha256_16": b.fingerprint(),
-                "preprocessing": PREPROCESSING.get(b.name, "custom"),
+                "preprocessing": spec.preprocessing if spec is not None else "custom",
             },
             "num_samples": self.num_samples,
             "seed": self.seed,
@@ -415,7 +423,8 @@ class Evaluator:
             "hfgan_version": __version__,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
+        options = self.options()
         for name, metric in self._chosen():
             if metric.protocol is not None:
-                protocol[name] = metric.protocol(self)
+                protocol[name] = metric.protocol(options)
         return protocol

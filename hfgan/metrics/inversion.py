@@ -43,7 +43,7 @@ def psnr(images: torch.Tensor, references: torch.Tensor, max_value: float = 1.0)
     over the image's pixels and channels. Both `(N, C, H, W)`; returns `(N,)` (inf for an exact copy)."""
     if images.shape != references.shape or images.dim() != 4:
         raise ValueError(f"images and references must have the same shape (N, C, H, W), got {tuple(images.shape)} "
-                         f"and {tuple(references.shape)}")  # fmt: skip
+                         f"and {tuple(references.shape)}")
     mse = (images.double() - references.double()).pow(2).flatten(1).mean(1)  # (N,)
     return 10 * torch.log10(max_value**2 / mse)
 
@@ -53,7 +53,7 @@ def latent_error(raw: torch.Tensor, predicted: torch.Tensor) -> float:
     latent term, over every coordinate and image."""
     if raw.shape != predicted.shape:
         raise ValueError(f"raw and predicted must have the same shape, got {tuple(raw.shape)} and "
-                         f"{tuple(predicted.shape)}")  # fmt: skip
+                         f"{tuple(predicted.shape)}")
     return float((raw.double() - predicted.double()).pow(2).mean())
 
 
@@ -93,7 +93,7 @@ def blob_object_alignment(
     """
     if centers.dim() != 3 or centers.shape[2] != 2 or visible.shape != centers.shape[:2]:
         raise ValueError(f"centers must have shape (N, K, 2) and visible (N, K), got {tuple(centers.shape)} and "
-                         f"{tuple(visible.shape)}")  # fmt: skip
+                         f"{tuple(visible.shape)}")
     if len(boxes) != len(centers):
         raise ValueError(f"boxes are given for {len(boxes)} images but there are {len(centers)} layouts")
     hit = objects = inside = shown = 0
@@ -135,7 +135,7 @@ def scenes_with_boxes(
         return images, None
     height, width = decode_image(data.image_cells(0, 1)[0], base_dir=data.base_dir).shape[:2]  # the stored size
     boxes = [[[x0 / width, y0 / height, x1 / width, y1 / height] for x0, y0, x1, y1 in image_boxes]
-             for image_boxes in data.column("boxes").to_pylist()]  # fmt: skip
+             for image_boxes in data.column("boxes").to_pylist()]
     return images, boxes
 
 
@@ -186,7 +186,7 @@ def evaluate_inversion(
     reference = images.float() / 255 if images.dtype == torch.uint8 else images.float()  # (N, 3, S, S) in [0, 1]
     if tuple(reference.shape[1:]) != (3, size, size):
         raise ValueError(f"images must have shape (N, 3, {size}, {size}) (the encoder's size), got "
-                         f"{tuple(reference.shape)}")  # fmt: skip
+                         f"{tuple(reference.shape)}")
 
     def render(raw_or_layout):
         layout = raw_or_layout if not isinstance(raw_or_layout, torch.Tensor) else layout_net.decode(raw_or_layout)
@@ -198,7 +198,7 @@ def evaluate_inversion(
         reconstructions, centers, visible = [], [], []
         for chunk in reference.split(batch_size):
             inverted = pipe.invert(chunk, num_refine_steps=num_refine_steps, refine_lr=refine_lr, output_type="pt",
-                                   max_batch_size=batch_size)  # fmt: skip
+                                   max_batch_size=batch_size)
             layout = inverted.layouts
             reconstructions.append(inverted.reconstructions.float().cpu())
             centers.append(torch.stack([layout.xs, layout.ys], dim=-1).float().cpu())
@@ -213,7 +213,7 @@ def evaluate_inversion(
             backbone = load_backbone(backbone, device=device) if isinstance(backbone, str) else backbone
             if len(reference) < backbone.feature_dim:
                 logger.warning("reconstruction FD left out: %d images are fewer than the %d dimensions of %s "
-                               "features", len(reference), backbone.feature_dim, backbone.name)  # fmt: skip
+                               "features", len(reference), backbone.feature_dim, backbone.name)
             else:
                 from .distances import frechet_distance
 

@@ -91,12 +91,6 @@ class DCGANGenerator(HfGanModel):
 
     _hub_tags = ["dcgan"]
     _card_task = "unconditional-image-generation"
-    _card_usage = """\
-import torch
-from hfgan import DCGANGenerator
-
-generator = DCGANGenerator.from_pretrained("{{ repo_id }}").eval()
-images = generator(torch.randn(16, generator.config.latent_dim)).sample  # (16, 3, H, W) in [-1, 1]"""
 
     @register_to_config
     def __init__(self, latent_dim: int = 100, base_channels: int = 64, image_size: int = 64, num_channels: int = 3):
@@ -279,7 +273,7 @@ class DCGANDiscriminator(HfGanModel):
             raise ValueError("with_probe needs a real/fake discriminator or a probe classifier, not class logits")
         config = {k: v for k, v in self.config.items() if not k.startswith("_")}
         classifier = type(self)(**{**config, "num_classes": weight.shape[0], "id2label": id2label,
-                                   "classifier": "probe"})  # fmt: skip
+                                   "classifier": "probe"})
         state = {k: v for k, v in self.state_dict().items() if not k.startswith("probe.")}
         state.update({"probe.weight": weight, "probe.bias": bias})
         classifier.load_state_dict(state)  # strict: a probe_dim that does not match raises here

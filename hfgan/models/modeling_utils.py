@@ -19,6 +19,14 @@ def check_int(name: str, value, minimum: int = 1) -> int:
     return value
 
 
+def power_of_two(name: str, value, minimum: int) -> int:
+    """Raise `ValueError` naming `name` unless `value` is a power of two >= `minimum` (an int, bools refused)."""
+    check_int(name, value, minimum)
+    if value & (value - 1):
+        raise ValueError(f"{name} must be a power of two >= {minimum}, got {value}")
+    return value
+
+
 def num_stages(image_size) -> int:
     """Hidden stride-2 stages between the 4x4 map and the image: 3 at 64 px, 2 at 32 px, 4 at 128 px."""
     check_int("image_size", image_size, minimum=8)

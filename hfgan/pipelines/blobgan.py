@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import PIL.Image
 import torch
-import torch.nn.functional as F
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
@@ -16,7 +14,8 @@ from ..models.blobgan.encoder import BlobGANEncoder
 from ..models.blobgan.generator import BlobGANGenerator
 from ..models.blobgan.layout import BlobLayout
 from ..models.blobgan.layout_net import BlobLayoutNet
-from .pipeline_utils import HfGanPipeline, image_inputs
+from .image_processor import encoder_inputs, image_inputs
+from .pipeline_utils import HfGanPipeline
 
 
 @dataclass
@@ -73,29 +72,6 @@ class BlobGANPipeline(HfGanPipeline):
     _optional_components = ["encoder"]
     _hub_tags = ["blobgan"]
     _card_task = "unconditional-image-generation"
-    _usage = """\
-import torch
-from hfgan import BlobGANPipeline, render_layout
-
-pipe = BlobGANPipeline.from_pretrained("{{ repo_id }}")
-output = pipe(num_images=4, generator=torch.Generator().manual_seed(0))
-output.images[0].save("scene.png")
-render_layout(output.layouts[0])[0].save("blobs.png")  # the blobs, numbered
-layout = output.layouts[0].move(2, dx=0.2).remove(5)  # blob 2 a fifth of the width right, blob 5 gone
-pipe(layout=layout).images[0].save("edited.png")  # one generator forward, same noise: only the edit changes"""
-    _invert_usage = """
-# this release has an encoder: invert an image (e.g. a photo of a scene), edit its blobs, render the edit
-import PIL.Image
-
-inverted = pipe.invert(PIL.Image.open("scene.png"), num_refine_steps=100)  # 0: the encoder alone, faster
-inverted.reconstructions[0].save("reconstruction.png")
-render_layout(inverted.layouts[0])[0].save("inverted_blobs.png")
-pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited.png")"""
-
-    @property
-    def _card_usage(self) -> str:
-        """The model card's snippet: sampling and editing, and inverting an image when there is an encoder."""
-        return self._usage + (self._invert_usage if getattr(self, "encoder", None) is not None else "")
 
     def __init__(self, layout_net: BlobLayoutNet, generator: BlobGANGenerator, encoder: BlobGANEncoder | None = None):
         super().__init__()
@@ -103,7 +79,7 @@ pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited
             got, expected = layout_net.config[f"{kind}_dim"], generator.config[f"{kind}_dim"]
             if got != expected:
                 raise ValueError(f"layout_net makes {kind} features of size {got}, but the generator takes "
-                                 f"{kind}_dim={expected}")  # fmt: skip
+                                 f"{kind}_dim={expected}")
         if encoder is not None:
             if not isinstance(encoder, BlobGANEncoder):
                 raise ValueError(f"encoder must be a BlobGANEncoder or None, got {type(encoder).__name__}")
@@ -291,7 +267,7 @@ pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited
             layout = encoded.layout
             if num_refine_steps:
                 raw = refine_raw(self.generator, self.encoder.decode, encoded.raw, target, num_refine_steps,
-                                 refine_lr, perceptual)  # fmt: skip
+                                 refine_lr, perceptual)
                 layout = self.encoder.decode(raw)
             layouts.append(layout.to("cpu"))
             return self.generator(layout.to(dtype=self.generator.dtype), noise_mode="const").sample
@@ -323,29 +299,3 @@ def refine_raw(generator, decode, raw: torch.Tensor, target: torch.Tensor, num_s
             (raw.grad,) = torch.autograd.grad(loss.sum(), [raw])
             optimizer.step()
     return raw.detach()
-
-
-def encoder_inputs(pixels: list[torch.Tensor], size: int) -> torch.Tensor:
-    """Images of `image_inputs` (`(C, H, W)`, uint8 or floats in [0, 1]) as one batch `(N, 3, size, size)` in [-1, 1]:
-    grayscale repeated to RGB, alpha dropped (as PIL's `convert("RGB")` does), and images of another size
-    center-cropped to a square and resized (bilinear, antialiased), with one warning naming the sizes."""
-    resized = sorted({(p.shape[1], p.shape[2]) for p in pixels if tuple(p.shape[1:]) != (size, size)})
-    if resized:
-        listed = ", ".join(f"{h}x{w}" for h, w in resized[:5]) + (", ..." if len(resized) > 5 else "")
-        warnings.warn(
-            f"the encoder takes {size}x{size} images; images of size {listed} (height x width) were center-cropped "
-            f"to a square and resized to {size}x{size}",
-            stacklevel=3,
-        )
-    out = []
-    for p in pixels:
-        x = p.float() / 255 if p.dtype == torch.uint8 else p.float()  # (C, H, W) in [0, 1]
-        x = x[:3] if x.shape[0] == 4 else x.expand(3, -1, -1) if x.shape[0] == 1 else x
-        h, w = x.shape[1:]
-        if (h, w) != (size, size):
-            side = min(h, w)
-            top, left = (h - side) // 2, (w - side) // 2
-            x = x[:, top : top + side, left : left + side]
-            x = F.interpolate(x[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
-        out.append(x.clamp(0, 1))
-    return torch.stack(out) * 2 - 1

@@ -9,7 +9,8 @@ from diffusers import DiffusionPipeline
 
 from ..integrations.transformers import image_processor, save_transformers_files
 from ..models import DCGANDiscriminator
-from .pipeline_utils import HfGanPipeline, image_inputs
+from .image_processor import image_inputs
+from .pipeline_utils import HfGanPipeline
 
 
 class DiscriminatorClassifierPipeline(HfGanPipeline):
@@ -34,18 +35,6 @@ class DiscriminatorClassifierPipeline(HfGanPipeline):
     model_cpu_offload_seq = "discriminator"
     _hub_tags = ["dcgan"]
     _card_task = "image-classification"
-    _card_usage = """\
-import PIL.Image
-from hfgan import DiscriminatorClassifierPipeline  # importing hfgan also registers its classifiers with transformers
-from transformers import pipeline
-
-image = PIL.Image.new("RGB", (64, 64), "white")
-
-pipe = DiscriminatorClassifierPipeline.from_pretrained("{{ repo_id }}")
-print(pipe(image, top_k=3))  # [{"label": ..., "score": ...}, ...], best first
-
-classifier = pipeline("image-classification", model="{{ repo_id }}")  # transformers: the same labels and scores
-print(classifier(image, top_k=3))"""
 
     def __init__(self, discriminator: DCGANDiscriminator):
         super().__init__()

@@ -16,32 +16,20 @@ from pathlib import Path
 
 import numpy as np
 import PIL.Image
-import PIL.ImageOps
 import torch
 from diffusers import DiffusionPipeline
 
 from ..hub import MODEL_INDEX_NAME, HubMixin, pipeline_snapshot, split_hub_kwargs
-
-OUTPUT_TYPES = ("pil", "np", "pt")
+from ..registry import loadable_classes
+from .image_processor import OutputImages, check_output_type, denormalize
 
 # diffusers' ways of running code that a repository names; hfgan loads its own exported classes only
 _REFUSED_KWARGS = ("custom_pipeline", "custom_revision", "trust_remote_code")
 
 
-def hfgan_classes() -> dict[str, type]:
-    """The classes `hfgan` exports, by name: the only ones a `model_index.json` may name."""
-    import hfgan
-
-    return {name: obj for name in hfgan.__all__ if isinstance(obj := getattr(hfgan, name), type)}
-
-
 def hfgan_pipelines() -> dict[str, type[HfGanPipeline]]:
-    """The concrete pipeline classes `hfgan` exports, by name (the base class left out)."""
-    return {
-        name: cls
-        for name, cls in hfgan_classes().items()
-        if issubclass(cls, HfGanPipeline) and cls is not HfGanPipeline
-    }
+    """The pipeline classes a `model_index.json` may name, by name (`hfgan.registry.LOADABLE`'s pipelines)."""
+    return {name: cls for name, cls in loadable_classes().items() if issubclass(cls, HfGanPipeline)}
 
 
 def pipeline_class_from_index(index: dict, source: str) -> type[HfGanPipeline]:
@@ -49,7 +37,7 @@ def pipeline_class_from_index(index: dict, source: str) -> type[HfGanPipeline]:
 
     Raises `ValueError` naming the offending entry for a module or class that hfgan does not export.
     """
-    pipelines, exported = hfgan_pipelines(), hfgan_classes()
+    pipelines, exported = hfgan_pipelines(), loadable_classes()
     name = index.get("_class_name")
     pipeline_cls = pipelines.get(name) if isinstance(name, str) else None
     if pipeline_cls is None:
@@ -166,10 +154,7 @@ class HfGanPipeline(HubMixin, DiffusionPipeline):
 
     # ------------------------------------------------------------------------------------------ pieces for __call__
 
-    @staticmethod
-    def check_output_type(output_type: str) -> None:
-        if output_type not in OUTPUT_TYPES:
-            raise ValueError(f"output_type must be one of {', '.join(map(repr, OUTPUT_TYPES))}; got {output_type!r}")
+    check_output_type = staticmethod(check_output_type)  # `image_processor.check_output_type`, as a pipeline's own
 
     @staticmethod
     def check_max_batch_size(max_batch_size: int) -> None:
@@ -219,24 +204,14 @@ class HfGanPipeline(HubMixin, DiffusionPipeline):
         """Call `render(start, stop)` for chunks of at most `max_batch_size` images and post-process each chunk.
 
         `render` returns images `(stop - start, C, H, W)` in [-1, 1], a tensor of its own (it is post-processed in
-        place, so no copy is made). Each chunk goes straight into the output (PIL
-        images, or one buffer in the output's layout), so memory holds the outputs plus one chunk's activations,
+        place, so no copy is made). Each chunk goes straight into the output (PIL images, or one buffer in the
+        output's layout: `image_processor.OutputImages`), so memory holds the outputs plus one chunk's activations,
         whatever `num_images` is. A progress bar shows when there is more than one chunk.
         """
-        one_chunk = num_images <= max_batch_size
-        image = [] if output_type == "pil" else None
+        output = OutputImages(num_images, output_type)
         for start, stop in self.chunks(num_images, max_batch_size):
-            sample = render(start, stop).float().cpu().mul_(0.5).add_(0.5).clamp_(0, 1)  # (b, C, H, W) in [0, 1]
-            if output_type == "pil":
-                image.extend(to_pil_images(sample))
-            elif one_chunk:  # no buffer to copy into
-                image = sample.permute(0, 2, 3, 1).contiguous() if output_type == "np" else sample
-            else:
-                if image is None:
-                    c, h, w = sample.shape[1:]
-                    image = torch.empty((num_images, h, w, c) if output_type == "np" else (num_images, c, h, w))
-                image[start:stop] = sample.permute(0, 2, 3, 1) if output_type == "np" else sample
-        return image.numpy() if output_type == "np" else image
+            output.add(start, stop, denormalize(render(start, stop)))  # (b, C, H, W) in [0, 1]
+        return output.result()
 
     def chunks(self, num: int, max_batch_size: int) -> Iterator[tuple[int, int]]:
         """`(start, stop)` of consecutive chunks of at most `max_batch_size` out of `num` items, with a progress bar
@@ -249,74 +224,3 @@ class HfGanPipeline(HubMixin, DiffusionPipeline):
         if disable:
             return iterable
         return super().progress_bar(iterable=iterable, total=total)
-
-
-def to_pil_images(images: torch.Tensor) -> list[PIL.Image.Image]:
-    """Images `(N, C, H, W)` in [0, 1] as PIL images: one conversion to uint8 in torch, no copy per image."""
-    pixels = (images * 255).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()  # (N, H, W, C)
-    if pixels.shape[-1] == 1:
-        return [PIL.Image.fromarray(p[..., 0]) for p in pixels]
-    return [PIL.Image.fromarray(p) for p in pixels]
-
-
-def image_inputs(images) -> tuple[list[torch.Tensor], bool]:
-    """Images given to a pipeline as `(C, H, W)` CPU tensors, and whether a single image (not a batch) was given.
-
-    `images` is one image or a list of them, or a batch: a numpy array `(N, H, W, C)` or a tensor `(N, C, H, W)`. An
-    image is a PIL image (EXIF orientation applied and converted to RGB, as transformers' `load_image` does), a numpy
-    array `(H, W)` or `(H, W, C)`, or a tensor `(C, H, W)`, with C = 1, 3 or 4 channels and pixel values either uint8
-    in 0-255 (kept as uint8) or floats in [0, 1] (as float32). Anything else is a `ValueError` naming the problem.
-    """
-    is_batch = isinstance(images, (list, tuple)) or (
-        isinstance(images, (np.ndarray, torch.Tensor)) and images.ndim == 4
-    )
-    if not is_batch:
-        return [_image_tensor(images, "images")], True
-    if len(images) == 0:
-        raise ValueError("images is empty: give at least one image")
-    return [_image_tensor(image, f"images[{i}]") for i, image in enumerate(images)], False
-
-
-_CHANNELS = (1, 3, 4)  # grayscale, RGB, RGBA
-
-
-def _image_tensor(image, name: str) -> torch.Tensor:
-    """One image of `image_inputs` as a `(C, H, W)` CPU tensor, uint8 or float32 in [0, 1]."""
-    if isinstance(image, PIL.Image.Image):
-        image = np.asarray(PIL.ImageOps.exif_transpose(image).convert("RGB"))
-    if isinstance(image, np.ndarray):
-        if image.ndim == 2:
-            image = image[:, :, None]
-        if image.ndim != 3 or image.shape[-1] not in _CHANNELS:
-            raise ValueError(
-                f"{name}: a numpy image must have shape (H, W) or (H, W, C) with C in {_CHANNELS} (a batch: "
-                f"(N, H, W, C)), got {image.shape}"
-            )
-        if not (image.dtype == np.uint8 or np.issubdtype(image.dtype, np.floating)):
-            raise ValueError(f"{name}: pixel values must be uint8 (0-255) or floats in [0, 1], got {image.dtype}")
-        tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)  # a copy: the caller's array may be read-only
-    elif isinstance(image, torch.Tensor):
-        if image.dim() != 3 or image.shape[0] not in _CHANNELS:
-            raise ValueError(
-                f"{name}: a tensor image must have shape (C, H, W) with C in {_CHANNELS} (a batch: (N, C, H, W)), "
-                f"got {tuple(image.shape)}"
-            )
-        tensor = image.detach().cpu()
-    else:
-        raise ValueError(f"{name}: expected a PIL image, a numpy array or a torch tensor, got {type(image).__name__}")
-    if tensor.shape[1] == 0 or tensor.shape[2] == 0:
-        raise ValueError(f"{name} has no pixels: shape {tuple(tensor.shape)}")
-    if tensor.dtype == torch.uint8:
-        return tensor
-    if not tensor.is_floating_point():
-        raise ValueError(f"{name}: pixel values must be uint8 (0-255) or floats in [0, 1], got {tensor.dtype}")
-    tensor = tensor.float()
-    if not torch.isfinite(tensor).all():
-        raise ValueError(f"{name} has non-finite pixel values (NaN or inf)")
-    low, high = tensor.aminmax()
-    if low < 0 or high > 1:
-        raise ValueError(
-            f"{name}: float pixel values must lie in [0, 1], got values in [{low.item():.4g}, {high.item():.4g}] "
-            "(uint8 images are in 0-255)"
-        )
-    return tensor

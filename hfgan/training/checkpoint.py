@@ -131,3 +131,62 @@ def _download_latest_checkpoint(repo_ref: str, token: str | None) -> Path:
         repo_id, revision=revision or None, token=token, allow_patterns=[f"checkpoints/{steps[-1]}/*"]
     )
     return Path(folder, "checkpoints", steps[-1])
+
+
+class Checkpointer:
+    """
+    What a run's checkpoints hold, by name, and their saving and restoring.
+
+    Models are saved with `save_pretrained` in a folder of their name and loaded back with their own class's
+    `from_pretrained`; optimisers and `states` (anything with `state_dict`/`load_state_dict`) go into
+    `training_state.pt` under their names, beside the run's counters and every RNG state.
+
+    Args:
+        checkpoint_dir (`str` or `os.PathLike`): where `step-*` folders go.
+        resume_from (`Path`, *optional*): the checkpoint to restore in [`~Checkpointer.track`] (see `resolve_resume`).
+        config_yaml (`str`, *optional*): the run's resolved config, saved in every checkpoint.
+        keep_last (`int`, *optional*): how many checkpoints to keep.
+        unwrap (`Callable`, *optional*): turns a prepared (distributed) model back into the plain one to save.
+    """
+
+    def __init__(self, checkpoint_dir: str | os.PathLike, resume_from: Path | None = None, config_yaml: str | None = None,
+                 keep_last: int | None = None, unwrap=lambda model: model):
+        self.dir, self.resume_from, self.config_yaml = Path(checkpoint_dir), resume_from, config_yaml
+        self.keep_last, self.unwrap = keep_last, unwrap
+        self.models: dict[str, Any] = {}
+        self.stateful: dict[str, Any] = {}
+        self.last_step: int | None = None
+
+    def track(self, models: dict[str, Any], optimizers: dict[str, Any] | None = None,
+              states: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Name what a checkpoint holds and, when resuming, restore it all (the RNGs too). Returns the saved
+        counters (`step`, `images_seen`, `wall_seconds`) when resuming, else None."""
+        self.models, self.stateful = dict(models), {**(optimizers or {}), **(states or {})}
+        if self.resume_from is None:
+            return None
+        saved = load_state(self.resume_from)
+        for name, model in self.models.items():
+            loaded = type(model).from_pretrained(self.resume_from / name)
+            changed = [f"{key}={loaded.config.get(key)!r} there, {value!r} here" for key, value in model.config.items()
+                       if not key.startswith("_") and loaded.config.get(key) != value]
+            if changed:  # e.g. another label set (num_classes) or width: say which, not torch's size mismatch
+                raise ValueError(f"cannot resume {name} from {self.resume_from}: its config differs from this "
+                                 f"run's: {'; '.join(changed)}")
+            model.load_state_dict(loaded.state_dict())
+        for name, obj in self.stateful.items():
+            obj.load_state_dict(saved[name])
+        restore_rng_state(saved["rng"])
+        self.last_step = saved["step"]
+        return {key: saved[key] for key in ("step", "images_seen", "wall_seconds")}
+
+    def save(self, step: int, counters: dict[str, Any]) -> Path | None:
+        """Write the checkpoint of `step` with `counters` (`step`, `images_seen`, `wall_seconds`); None when this
+        step is already saved (a stop right after a scheduled checkpoint)."""
+        if step == self.last_step:
+            return None
+        state = {**counters, **{name: obj.state_dict() for name, obj in self.stateful.items()},
+                 "rng": capture_rng_state()}
+        models = {name: self.unwrap(model) for name, model in self.models.items()}
+        path = save_checkpoint(self.dir, step, models, state, self.config_yaml, self.keep_last)
+        self.last_step = step
+        return path

@@ -44,4 +44,4 @@ class GracefulStop:
             raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: stopped at once")
         self.requested = signal.Signals(signum).name
         print(f"\n{self.requested} received: {self.message}. Press Ctrl-C again to stop at once.", file=sys.stderr,
-              flush=True)  # fmt: skip
+              flush=True)

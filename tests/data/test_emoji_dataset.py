@@ -16,7 +16,7 @@ from hfgan.data import default_dataset_files, default_dataset_path, load_image_d
 GROUPS = [
     "Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places", "Activities",
     "Objects", "Symbols", "Flags",
-]  # fmt: skip
+]
 EMOJI_DIR = default_dataset_path()
 CARD = EMOJI_DIR / "README.md"
 

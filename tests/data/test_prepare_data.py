@@ -246,6 +246,85 @@ def test_command_line(mixed_folder, tmp_path, capsys):
     assert "at least 8" in capsys.readouterr().err
 
 
+@pytest.fixture
+def digits(tmp_path):
+    """`digits/{train,test}/{0,1,2}/*.png`, 3 and 1 tiny images per class: split folders with class folders below."""
+    root = tmp_path / "digits"
+    for split, per_class in (("train", 3), ("test", 1)):
+        for label in range(3):
+            for i in range(per_class):
+                image = PIL.Image.new("RGB", (12, 10), (80 * label, 40 * i, 255 - 80 * label))
+                write_image(root / split / str(label) / f"{i}.png", image, "PNG")
+    return root
+
+
+def test_split_folders_become_one_file_per_split(digits, tmp_path):
+    from hfgan.data import load_image_dataset
+
+    out = tmp_path / "digits-8"
+    report = prepare_dataset(digits, out, size=8, num_proc=1, progress=False)
+    files = {split: out / f"dataset-resized-8-{split}.parquet" for split in ("train", "test")}
+    assert report.output == out and report.outputs == files and all(f.is_file() for f in files.values())
+    assert report.split_counts == {"train": 9, "test": 3} and report.written == 12 and report.skipped == []
+    assert report.class_names == ["0", "1", "2"]  # the class folders below the splits, not "test" and "train"
+    summary = report.summary()
+    assert "Splits from split folders: train (train/), test (test/)." in summary
+    assert f"  test: 3 images, {files['test']}" in summary
+    assert "Labels from class folders (auto): 3 classes (0, 1, 2)." in summary
+
+    test = load_image_dataset(out, split="test", with_labels=True)
+    assert len(test) == 3 and test.class_names == ["0", "1", "2"] and test.labels.tolist() == [0, 1, 2]
+    assert len(load_image_dataset(out, split="train")) == 9
+    both = load_dataset("parquet", data_files={split: str(path) for split, path in files.items()})
+    assert both["train"].features["label"].names == ["0", "1", "2"] and both["test"].num_rows == 3
+    raw = both["test"].cast_column("image", Image(decode=False))
+    assert [row["image"]["path"] for row in raw] == ["0/0.png", "1/0.png", "2/0.png"]  # below the split folder
+
+    one = prepare_dataset(digits, tmp_path / "test-only.parquet", size=8, split="test", progress=False)
+    assert one.output == tmp_path / "test-only.parquet" and one.written == 3 and one.class_names == ["0", "1", "2"]
+    with pytest.raises(ValueError, match="no split 'validation'; its splits: train, test"):
+        prepare_dataset(digits, tmp_path / "v.parquet", size=8, split="validation", progress=False)
+
+
+def test_split_folders_are_read_as_datasets_reads_them(tmp_path):
+    from hfgan.data import load_image_dataset
+
+    src = tmp_path / "src"
+    for path in ("train/cat/a.png", "train/dog/b.png", "valid/cat/c.png", "validation/dog/d.png", "loose.png"):
+        write_image(src / path, make_image("RGB", (10, 10)), "PNG")
+    report = prepare_dataset(src, tmp_path / "out", size=8, progress=False)
+    assert list(report.outputs) == ["train", "validation"]  # valid/ and validation/ are both the validation split
+    assert report.split_folders == {"train": ["train"], "validation": ["valid", "validation"]}
+    assert report.skipped == [("loose.png", "not inside a split folder (train/, valid/, validation/)")]
+    assert len(load_image_dataset(tmp_path / "out", split="validation")) == 2
+    # the folder of images itself reads the same way through `datasets`' imagefolder
+    assert len(load_image_dataset(src, split="validation", image_size=8)) == 2
+
+
+def test_split_folders_need_a_folder_to_write_to(digits, tmp_path):
+    with pytest.raises(ValueError, match="give a folder as the output, not .*x.parquet"):
+        prepare_dataset(digits, tmp_path / "x.parquet", size=8, progress=False)
+    out = tmp_path / "out"
+    prepare_dataset(digits, out, size=8, progress=False)
+    with pytest.raises(FileExistsError, match="dataset-resized-8-train.parquet and .*-test.parquet exist"):
+        prepare_dataset(digits, out, size=8, progress=False)
+    # another size beside them would be read as part of the same splits
+    with pytest.raises(ValueError, match="holds other parquet files"):
+        prepare_dataset(digits, out, size=16, progress=False)
+    assert sorted(os.listdir(out)) == ["dataset-resized-8-test.parquet", "dataset-resized-8-train.parquet"]
+
+
+def test_command_line_names_the_splits_and_classes(digits, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["prepare-data", str(digits), "--size", "8", "--out", str(out), "--num-proc", "1", "--no-progress"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Wrote 12 images (8x8 RGB)" in printed and "  train: 9 images" in printed
+    assert "Splits from split folders: train (train/), test (test/)." in printed and "3 classes (0, 1, 2)" in printed
+    assert main(args[:-3] + ["--split", "test", "--out", str(tmp_path / "t.parquet"), "--no-progress"]) == 0
+    assert load_dataset("parquet", data_files=str(tmp_path / "t.parquet"), split="train").num_rows == 3
+
+
 def test_hub_dataset_id_as_source(hub, tmp_path):
     folder = tmp_path / "upload"
     for c, name in enumerate(["apple", "pear"]):

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import ClassLabel, Image, Value, load_dataset
 
-import hfgan.data.scenes as scenes_module
+import hfgan.data.scenes.matting as matting_module
+import hfgan.data.scenes.write as write_module
 from hfgan.cli import main
 from hfgan.data import (
     compose_scene,
@@ -87,6 +88,25 @@ def test_a_folder_of_rgba_objects_gives_labeled_cropped_cutouts(objects_folder):
         assert cutout.image.size == (w - 6, h - 6)
 
 
+def test_a_folder_with_split_folders_gives_each_split_its_own_objects(tmp_path):
+    root = tmp_path / "objects"
+    test_names = {"circles/blue", "squares/teal"}
+    for name, (shape, colour, size) in SHAPES.items():
+        path = root / ("test" if name[:-4] in test_names else "train") / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shape_image(shape, colour, size).save(path)
+    test = object_cutouts(root, "test")
+    assert {c.name for c in test} == test_names and test.class_names == ["circles", "squares"]
+    with pytest.raises(ValueError, match="no split 'validation'; its splits: train, test"):
+        object_cutouts(root, "validation")
+
+    report = prepare_scenes(root, tmp_path / "out", num_train=6, num_test=4, size=16)
+    assert report.object_splits == {"train": "train", "test": "test"}
+    assert report.source_objects == {"train": 4, "test": 2} and report.class_names == ["circles", "squares"]
+    dataset, _ = scene_rows(scenes_file(tmp_path / "out", 16, "test"))
+    assert set(sum(dataset["object_names"], [])) <= test_names
+
+
 def test_an_object_on_white_is_cut_out_with_a_soft_edge_and_no_halo():
     # a red disk, anti-aliased (drawn 4x larger, then shrunk), holding a white "eye" ringed in black
     big = PIL.Image.new("RGB", (160, 160), "white")
@@ -128,9 +148,9 @@ def test_numpy_flood_fill_matches_scipy():
     rng = np.random.default_rng(0)
     for share in (0.3, 0.55, 0.7):
         masks = rng.random((20, 23, 17)) < share
-        expected = scenes_module._connected_to_border_numpy(masks)
-        np.testing.assert_array_equal(scenes_module._connected_to_border(masks), expected)
-        np.testing.assert_array_equal(scenes_module._connected_to_border_numpy(masks[4]), expected[4])
+        expected = matting_module._connected_to_border_numpy(masks)
+        np.testing.assert_array_equal(matting_module._connected_to_border(masks), expected)
+        np.testing.assert_array_equal(matting_module._connected_to_border_numpy(masks[4]), expected[4])
 
 
 def test_a_parquet_source_with_names_and_no_labels(tmp_path):
@@ -240,11 +260,40 @@ def test_bad_scene_arguments_name_the_problem(objects_folder, tmp_path, kwargs, 
     assert not (tmp_path / "out").exists()
 
 
+def test_one_settings_object_for_composition_writing_and_the_command(objects_folder, tmp_path):
+    import argparse
+
+    from hfgan.commands import prepare_scenes as command
+    from hfgan.data import SceneSettings
+
+    objects = object_cutouts(objects_folder)
+    settings = SceneSettings(size=24, max_objects=2, textured_fraction=0.0)
+    by_settings = compose_scene(np.random.default_rng(5), objects, settings=settings)
+    by_keywords = compose_scene(np.random.default_rng(5), objects, 24, max_objects=2, textured_fraction=0.0)
+    assert by_settings.image.tobytes() == by_keywords.image.tobytes() and by_settings.boxes == by_keywords.boxes
+    assert compose_scene(np.random.default_rng(5), objects, settings=settings, size=16).image.size == (16, 16)
+    with pytest.raises(TypeError, match="unknown scene settings \\['max_object'\\]"):
+        compose_scene(np.random.default_rng(5), objects, max_object=2)
+
+    report = prepare_scenes(objects_folder, tmp_path / "s", num_train=3, num_test=2, settings=settings)
+    assert report.size == 24 and set(report.histogram()) <= {1, 2} and report.backgrounds["train"]["textured"] == 0
+
+    parser = argparse.ArgumentParser()
+    command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["prepare-scenes"])
+    defaults = SceneSettings()
+    assert set(command.SETTING_FLAGS) == {"size", "min_objects", "max_objects", "min_scale", "max_scale",
+                                          "min_visible", "textured_fraction"}
+    assert {name: getattr(args, name) for name in command.SETTING_FLAGS} == {
+        name: getattr(defaults, name) for name in command.SETTING_FLAGS
+    }
+
+
 def test_crowded_scenes_that_cannot_be_placed_are_an_error(objects_folder):
     objects = object_cutouts(objects_folder)
     with pytest.raises(ValueError, match="could not place 6 objects"):
         compose_scene(np.random.default_rng(0), objects, 16, min_objects=6, max_objects=6, min_scale=0.9,
-                      max_scale=1.0, min_visible=0.9)  # fmt: skip
+                      max_scale=1.0, min_visible=0.9)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -276,7 +325,7 @@ def test_prepare_scenes_writes_train_and_test_parquet(objects_folder, tmp_path):
         assert 1 <= n <= 4 and len(row["boxes"]) == len(row["object_names"]) == len(row["object_labels"]) == n
         assert all(0 <= x0 < x1 <= 32 and 0 <= y0 < y1 <= 32 for x0, y0, x1, y1 in row["boxes"])
         assert all(labels.names[label] == name.split("/")[0] for name, label in
-                   zip(row["object_names"], row["object_labels"]))  # fmt: skip
+                   zip(row["object_names"], row["object_labels"]))
         assert row["background"] in ("plain", "textured")
 
     both = load_dataset("parquet", data_files={"train": str(train), "test": str(test)})
@@ -315,14 +364,14 @@ def test_an_existing_output_is_kept_without_overwrite(objects_folder, tmp_path):
         prepare_scenes(objects_folder, out, num_train=4, num_test=2, size=16, seed=9)
     assert train.read_bytes() == before[0] and not test.exists()
     assert main(["prepare-scenes", str(objects_folder), "--out", str(out), "--size", "16", "--num-train", "4",
-                 "--num-test", "2", "--seed", "9", "--no-progress"]) == 2  # fmt: skip
+                 "--num-test", "2", "--seed", "9", "--no-progress"]) == 2
     assert train.read_bytes() == before[0]
     prepare_scenes(objects_folder, out, num_train=4, num_test=2, size=16, seed=9, overwrite=True)
     assert train.read_bytes() != before[0] and test.exists()
 
 
 def test_an_interrupted_run_leaves_no_file(objects_folder, tmp_path, monkeypatch):
-    real = scenes_module.compose_scene
+    real = write_module.compose_scene
     state = {"calls": 0, "limit": 0}
 
     def failing(*args, **kwargs):
@@ -331,7 +380,7 @@ def test_an_interrupted_run_leaves_no_file(objects_folder, tmp_path, monkeypatch
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(scenes_module, "compose_scene", failing)
+    monkeypatch.setattr(write_module, "compose_scene", failing)
     for limit in (3, 9):  # stopped in the train split, then in the test split: no file is left, nor a temporary one
         state.update(calls=0, limit=limit)
         with pytest.raises(KeyboardInterrupt):
@@ -388,7 +437,7 @@ def test_cli_on_a_folder(objects_folder, tmp_path, capsys):
     out = tmp_path / "scenes"
     argv = ["prepare-scenes", str(objects_folder), "--out", str(out), "--size", "16", "--num-train", "10",
             "--num-test", "4", "--min-objects", "2", "--max-objects", "2", "--seed", "3", "--no-progress",
-            "--preview", str(tmp_path / "preview.png")]  # fmt: skip
+            "--preview", str(tmp_path / "preview.png")]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "Wrote 10 train and 4 test scenes (16x16 RGB)" in printed
@@ -421,12 +470,12 @@ def test_cli_default_source_is_the_emoji_set_with_its_splits_kept_apart(tmp_path
     monkeypatch.chdir(ROOT)  # where data/emoji is found
     out = tmp_path / "scenes"
     argv = ["prepare-scenes", "--out", str(out), "--size", "16", "--num-train", "12", "--num-test", "6",
-            "--no-progress"]  # fmt: skip
+            "--no-progress"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "Objects from emoji: 3106 for train (split 'train'), 549 for test (split 'test'); 9 classes." in printed
     emoji = load_dataset("parquet", data_files={s: str(ROOT / f"data/emoji/emoji-64-{s}.parquet")
-                                                for s in ("train", "test")})  # fmt: skip
+                                                for s in ("train", "test")})
     for split in ("train", "test"):
         dataset, _ = scene_rows(scenes_file(out, 16, split))
         assert dataset.features["object_labels"].feature.names == emoji["train"].features["label"].names

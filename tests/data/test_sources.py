@@ -2,6 +2,8 @@
 
 import io
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import torch
 
 from hfgan.data import (
     DEFAULT_DATASET,
+    EMOJI_HUB_ID,
     decode_image,
     decode_images,
     default_dataset_path,
@@ -56,6 +59,71 @@ def test_the_emoji_name_and_its_environment_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("HFGAN_EMOJI_DATA", str(tmp_path / "elsewhere"))
     with pytest.raises(FileNotFoundError, match=r"\$HFGAN_EMOJI_DATA.*hfgan repository's data/emoji/"):
         resolve_data_source("emoji")
+
+
+@pytest.fixture
+def emoji_on_the_hub(hub, tmp_path, monkeypatch):
+    """A tiny stand-in of the emoji release served by the test Hub under `EMOJI_HUB_ID`, uploaded as the release is
+    (`data/emoji/` as it is: its card's `configs` and `emoji-64-{train,test}.parquet`); returns the images per split.
+    Removed afterwards, with what `datasets` cached of it: later tests must not find an "emoji" on the Hub."""
+    import datasets
+    import huggingface_hub
+
+    server_module = sys.modules[type(hub.server).__module__]
+    namespace = EMOJI_HUB_ID.split("/")[0]
+    monkeypatch.setitem(server_module.ORGS, hub.user, [*server_module.ORGS[hub.user], namespace])
+    folder = tmp_path / "release"
+    folder.mkdir()
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=["red", "blue"])})
+    counts = {"train": 4, "test": 2}
+    for split, n in counts.items():
+        cells = []
+        for i in range(n):
+            buffer = io.BytesIO()
+            PIL.Image.new("RGB", (8, 8), (200, 0, 0) if i % 2 == 0 else (0, 0, 200)).save(buffer, format="PNG")
+            cells.append({"bytes": buffer.getvalue(), "path": None})
+        table = datasets.Dataset.from_dict({"image": cells, "label": [i % 2 for i in range(n)]}, features=features)
+        table.to_parquet(str(folder / f"emoji-64-{split}.parquet"))
+    card = (EMOJI / "README.md").read_text()
+    (folder / "README.md").write_text(card[: card.index("---", 3) + 3] + "\n\nA tiny stand-in of the emoji set.\n")
+    hub.api.create_repo(EMOJI_HUB_ID, repo_type="dataset")
+    try:
+        hub.api.upload_folder(repo_id=EMOJI_HUB_ID, folder_path=str(folder), repo_type="dataset")
+        yield counts
+    finally:
+        hub.api.delete_repo(EMOJI_HUB_ID, repo_type="dataset")
+        # `datasets` falls back to its cache when the Hub says no, so the cached copy goes too
+        cached = "*" + EMOJI_HUB_ID.replace("/", "*") + "*"
+        for cache in (datasets.config.HF_DATASETS_CACHE, huggingface_hub.constants.HF_HUB_CACHE):
+            for path in Path(cache).glob(cached):  # folders, and the lock files beside them
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def test_outside_a_clone_the_emoji_source_is_the_hub_release(emoji_on_the_hub, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/emoji here
+    monkeypatch.delenv("HFGAN_EMOJI_DATA", raising=False)
+    assert source_kind("emoji") == ("hub", EMOJI_HUB_ID)
+    test = resolve_data_source("emoji", split="test")
+    assert (test.name, test.num_rows, test.image_column) == (EMOJI_HUB_ID, 2, "image")
+    train = load_image_dataset(with_labels=True)  # the training default, as an installed package runs it
+    assert len(train) == emoji_on_the_hub["train"] and train.class_names == ["red", "blue"]
+    assert train.image_size == 8 and train.labels.tolist() == [0, 1, 0, 1]
+    with pytest.raises(FileNotFoundError, match="hfgan repository's data/emoji/"):
+        emoji_dataset_path()  # the local folder alone, as before
+
+
+def test_without_a_local_copy_or_the_hub_the_emoji_message_names_both(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HFGAN_EMOJI_DATA", raising=False)
+    with pytest.raises(FileNotFoundError) as raised:
+        resolve_data_source("emoji", split="test")  # the test Hub has no such dataset
+    message = str(raised.value)
+    assert "hfgan repository's data/emoji/" in message and "HFGAN_EMOJI_DATA=/path/to/data/emoji" in message
+    assert f"the Hub dataset {EMOJI_HUB_ID!r} could not be loaded" in message
+    # a set $HFGAN_EMOJI_DATA is the one place looked at: a wrong one is an error, not a trip to the Hub
+    monkeypatch.setenv("HFGAN_EMOJI_DATA", str(tmp_path / "elsewhere"))
+    with pytest.raises(FileNotFoundError, match=r"\$HFGAN_EMOJI_DATA"):
+        source_kind("emoji")
 
 
 def test_a_resolved_split_and_its_cache_key(tmp_path):

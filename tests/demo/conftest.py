@@ -24,7 +24,7 @@ def tiny_zoo(tmp_path_factory, tiny_classifier):
     layout_net = BlobLayoutNet(latent_dim=8, hidden_dim=16, num_layers=2, **sizes)
     layout_net.compute_mean(256, generator=torch.Generator().manual_seed(0))
     generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
-                                 channel_max=8)  # fmt: skip
+                                 channel_max=8)
     encoder = BlobGANEncoder(image_size=16, channel_base=64, channel_max=8, **sizes)
     BlobGANPipeline(layout_net=layout_net, generator=generator, encoder=encoder).save_pretrained(zoo / "blobgan")
     (zoo / "broken").mkdir()

@@ -42,7 +42,7 @@ def opened(path) -> np.ndarray:
 def test_the_endpoints_are_named(client):
     endpoints = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
     assert {"/sample", "/classify", "/scene", "/edit", "/undo", "/reset", "/invert", "/invert_edit", "/invert_undo",
-            "/invert_reset"} <= endpoints  # fmt: skip
+            "/invert_reset"} <= endpoints
 
 
 def test_sample_through_the_client(client, demo_models):
@@ -78,7 +78,7 @@ def test_blob_editing_keeps_its_state_in_the_session(client, demo_models):
 
 def test_invert_and_edit_through_the_client(client, images):
     reconstruction, blobs = client.predict("blobgan", gradio_client.handle_file(str(images["gray"])), 10,
-                                           api_name="/invert")  # fmt: skip
+                                           api_name="/invert")
     assert opened(reconstruction).shape == (256, 256, 3) and opened(blobs).shape == (256, 256, 3)
     edited, _ = client.predict("duplicate", 0, 0.2, 0.1, 0, 0, api_name="/invert_edit")
     assert not np.array_equal(opened(edited), opened(reconstruction))

@@ -21,7 +21,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def test_screenshot_of_every_tab(tiny_zoo, images, tmp_path, monkeypatch):
     out = tmp_path / "shots"
     argv = ["make_demo_screenshots.py", "--models", str(tiny_zoo), "--out", str(out), "--chromium", CHROMIUM,
-            "--classify-image", str(images["rgba"]), "--invert-image", str(images["gray"])]  # fmt: skip
+            "--classify-image", str(images["rgba"]), "--invert-image", str(images["gray"])]
     monkeypatch.setattr("sys.argv", argv)
     runpy.run_path(str(DOCS / "make_demo_screenshots.py"), run_name="__main__")
     for tab in ("sample", "classify", "blobs", "invert"):

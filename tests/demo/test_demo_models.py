@@ -127,7 +127,7 @@ def test_bad_edits_are_messages(demo_models, edit, message):
 
 def test_edits_need_a_scene(demo_models):
     for call in (lambda: demo_models.edit(None, "move", 0), lambda: demo_models.undo(None),
-                 lambda: demo_models.reset(None)):  # fmt: skip
+                 lambda: demo_models.reset(None)):
         with pytest.raises(DemoError, match="make a scene first|Make a scene first"):
             call()
 

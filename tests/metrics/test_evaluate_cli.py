@@ -37,7 +37,7 @@ def test_evaluate_writes_json_picture_and_cache(model_dir, parquet, tmp_path, ca
         "--metrics", "fd", "kid", "pr", "memorization", "--num-samples", "260", "--batch-size", "100",
         "--kid-subset-size", "50", "--kid-subsets", "5", "--num-pairs", "3",
         "--out", str(out), "--cache-dir", str(tmp_path / "cache"),
-    ]  # fmt: skip
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     result = json.loads(out.read_text())
@@ -72,7 +72,7 @@ def test_evaluate_with_dinov2_from_a_local_folder(model_dir, parquet, tmp_path):
     argv = [
         "evaluate", "--model", str(model_dir), "--data", str(parquet), "--backbone", "dinov2",
         "--backbone-weights", str(weights), "--num-samples", "40", "--out", str(out), "--no-cache",
-    ]  # fmt: skip
+    ]
     assert main(argv) == 0
     result = json.loads(out.read_text())
     assert set(result["metrics"]) == {"fd_dinov2"} and result["metrics"]["fd_dinov2"] > 0

@@ -39,7 +39,7 @@ def one_image_layout(xs, ys, sizes):
         xs=torch.tensor([xs]), ys=torch.tensor([ys]), sizes=torch.tensor([sizes]),
         shapes=torch.full((1, k, 2), 0.01), angles=torch.zeros(1, k), structure=torch.ones(1, k, 2),
         style=torch.ones(1, k, 2), background_structure=torch.ones(1, 2), background_style=torch.ones(1, 2),
-    )  # fmt: skip
+    )
 
 
 def test_visible_blobs():
@@ -58,12 +58,12 @@ def test_blob_object_alignment_by_hand():
     at (0.6, 0.4) (outside: x1 is exclusive), (0.2, 0.2) (inside: x0 is inclusive) and (0.9, 0.9).
     Objects hit: 1 of 2 + 1 of 1 = 2/3. Visible blob centres inside a box: 1 of 2 + 1 of 3 = 2/5."""
     centers = torch.tensor([[[0.25, 0.25], [0.75, 0.25], [0.75, 0.75]],
-                            [[0.6, 0.4], [0.2, 0.2], [0.9, 0.9]]])  # fmt: skip
+                            [[0.6, 0.4], [0.2, 0.2], [0.9, 0.9]]])
     visible = torch.tensor([[True, True, False], [True, True, True]])
     boxes = [[[0.0, 0.0, 0.5, 0.5], [0.5, 0.5, 1.0, 1.0]], [[0.2, 0.2, 0.6, 0.6]]]
     out = blob_object_alignment(centers, visible, boxes)
     assert out == {"object_hit_rate": 2 / 3, "blob_in_object_rate": 2 / 5, "num_objects": 3.0,
-                   "num_visible_blobs": 5.0}  # fmt: skip
+                   "num_visible_blobs": 5.0}
     empty = blob_object_alignment(centers[:1], torch.zeros(1, 3, dtype=torch.bool), [[]])
     assert math.isnan(empty["object_hit_rate"]) and math.isnan(empty["blob_in_object_rate"])
     with pytest.raises(ValueError, match="boxes are given for 1 images but there are 2 layouts"):
@@ -92,7 +92,7 @@ def pipe():
     layout_net = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=4, hidden_dim=16, num_layers=2)
     layout_net.compute_mean(64, generator=torch.Generator().manual_seed(0))
     generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
-                                 channel_max=8)  # fmt: skip
+                                 channel_max=8)
     encoder = BlobGANEncoder(image_size=16, num_blobs=3, structure_dim=4, style_dim=4, channel_base=64, channel_max=8)
     encoder.start_at(layout_net.output_mean)
     with torch.no_grad():  # sizes s = 6 (raw coordinate 2 of each blob's 7 + 4 + 4): large blobs, some visible
@@ -105,13 +105,13 @@ def pipe():
 def test_evaluate_inversion_agrees_with_the_pieces(pipe):
     images = torch.randint(0, 256, (6, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     boxes = [[[0.0, 0.0, 0.5, 0.5]], [[0.25, 0.25, 1.0, 1.0]], [], [[0.0, 0.0, 1.0, 1.0]], [[0.5, 0.5, 1.0, 1.0]],
-             [[0.1, 0.1, 0.9, 0.9], [0.0, 0.0, 0.2, 0.2]]]  # fmt: skip
+             [[0.1, 0.1, 0.9, 0.9], [0.0, 0.0, 0.2, 0.2]]]
     results = evaluate_inversion(pipe, images, boxes, num_fakes=5, truncation_psi=(0.5, 1.0), backbone=MeanColour(),
-                                 batch_size=4)  # fmt: skip
+                                 batch_size=4)
     inverted = pipe.invert(images, output_type="pt")  # what a user gets
     reference = images.float() / 255
     assert results["reconstruction_psnr"] == pytest.approx(psnr(inverted.reconstructions, reference).mean().item(),
-                                                           abs=1e-4)  # fmt: skip
+                                                           abs=1e-4)
     layouts = inverted.layouts
     visible = visible_blobs(layouts, 16)
     assert visible.any()  # the alignment below is not about nothing

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from hfgan import BlobGANEncoder, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
-from hfgan.models.blobgan.discriminator import ResidualBackbone
 from hfgan.models.blobgan.layout import BlobLayout, render_layout
 from hfgan.models.blobgan.layout_net import decode_layout, raw_layout_dim
+from hfgan.models.layers.stylegan2 import ResidualBackbone
 
 SIZES = dict(num_blobs=3, structure_dim=4, style_dim=5)
 TINY = dict(image_size=16, **SIZES, channel_base=64, channel_max=8)
@@ -22,7 +22,7 @@ def tiny_layout_net(**overrides):
 
 def tiny_generator(**overrides):
     return BlobGANGenerator(**{"image_size": 16, "input_size": 4, "structure_dim": 4, "style_dim": 5,
-                               "channel_base": 64, "channel_max": 8, **overrides})  # fmt: skip
+                               "channel_base": 64, "channel_max": 8, **overrides})
 
 
 def same_layout(a: BlobLayout, b: BlobLayout) -> bool:
@@ -109,7 +109,7 @@ def test_a_mismatched_encoder_is_refused_naming_the_mismatch():
     with pytest.raises(ValueError, match=r"blob_variance=0.01 here but 0.02 in the BlobLayoutNet"):
         encoder.check_compatible(tiny_layout_net(blob_variance=0.02))
     with pytest.raises(ValueError, match=r"structure_dim=4 here but 6 in the BlobGANGenerator; image_size=16 here but "
-                                         r"32 in the BlobGANGenerator"):  # fmt: skip
+                                         r"32 in the BlobGANGenerator"):
         encoder.check_compatible(tiny_generator(structure_dim=6, image_size=32))
     with pytest.raises(ValueError, match="num_blobs=3 here but 4 in the BlobLayoutNet"):  # a pipeline refuses it too
         BlobGANPipeline(layout_net=tiny_layout_net(num_blobs=4), generator=tiny_generator(), encoder=encoder)

@@ -15,7 +15,7 @@ def make_layout(batch=2, k=3, d=4, e=5, seed=0):
         sizes=torch.full((batch, k), 3.0), shapes=torch.full((batch, k, 2), 0.004), angles=torch.zeros(batch, k),
         structure=torch.randn(batch, k, d, generator=g), style=torch.randn(batch, k, e, generator=g),
         background_structure=torch.randn(batch, d, generator=g), background_style=torch.randn(batch, e, generator=g),
-    )  # fmt: skip
+    )
 
 
 def visible(layout, i, size=32):

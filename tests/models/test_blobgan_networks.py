@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobLayoutNet
-from hfgan.models.blobgan.layers import SpatialModulatedConv2d, minibatch_stddev
+from hfgan.models.layers.stylegan2 import SpatialModulatedConv2d, minibatch_stddev
 
 TINY = dict(structure_dim=4, style_dim=5, channel_base=64, channel_max=8)
 
@@ -13,7 +13,7 @@ TINY = dict(structure_dim=4, style_dim=5, channel_base=64, channel_max=8)
 def tiny_layout(batch=2, seed=0, num_blobs=3, structure_dim=4, style_dim=5):
     torch.manual_seed(seed)
     net = BlobLayoutNet(latent_dim=8, num_blobs=num_blobs, structure_dim=structure_dim, style_dim=style_dim,
-                        hidden_dim=16, num_layers=2)  # fmt: skip
+                        hidden_dim=16, num_layers=2)
     return net(torch.randn(batch, 8))
 
 
@@ -103,7 +103,7 @@ def test_discriminator_shapes(image_size):
     out = discriminator(torch.randn(6, 3, image_size, image_size))
     assert out.logits.shape == (6,) and out.features.shape == (6, discriminator.backbone.out_features)
     assert BlobGANDiscriminator(image_size=16, channel_base=64, channel_max=8, mbstd_group_size=0)(
-        torch.randn(5, 3, 16, 16)).logits.shape == (5,)  # fmt: skip
+        torch.randn(5, 3, 16, 16)).logits.shape == (5,)
     with pytest.raises(ValueError, match=rf"images must have shape \(batch_size, 3, {image_size}, {image_size}\)"):
         discriminator(torch.randn(2, 3, image_size * 2, image_size * 2))
 

@@ -15,7 +15,7 @@ def pipe():
     layout_net = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=4, hidden_dim=16, num_layers=2)
     layout_net.compute_mean(256, generator=torch.Generator().manual_seed(0))
     generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
-                                 channel_max=8)  # fmt: skip
+                                 channel_max=8)
     pipe = BlobGANPipeline(layout_net=layout_net, generator=generator)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -98,7 +98,7 @@ def with_background(layout, source):
     import dataclasses
 
     return dataclasses.replace(layout, background_structure=source.background_structure,
-                               background_style=source.background_style)  # fmt: skip
+                               background_style=source.background_style)
 
 
 def test_save_load_round_trip_through_the_base_class(pipe, tmp_path):
@@ -123,9 +123,9 @@ def test_bad_requests(pipe):
     with pytest.raises(ValueError, match="latents must have shape"):
         pipe(latents=torch.randn(2, 5))
     with pytest.raises(ValueError, match="layout_net makes style features of size 4, but the generator takes "
-                                         "style_dim=6"):  # fmt: skip
+                                         "style_dim=6"):
         BlobGANPipeline(layout_net=pipe.layout_net, generator=BlobGANGenerator(
-            image_size=16, input_size=4, structure_dim=4, style_dim=6, channel_base=64, channel_max=8))  # fmt: skip
+            image_size=16, input_size=4, structure_dim=4, style_dim=6, channel_base=64, channel_max=8))
 
 
 # ------------------------------------------------------------------------------------------ inversion (the encoder)
@@ -136,7 +136,7 @@ def tiny_encoder(**overrides):
 
     torch.manual_seed(1)
     return BlobGANEncoder(**{"image_size": 16, "num_blobs": 3, "structure_dim": 4, "style_dim": 4,
-                             "channel_base": 64, "channel_max": 8, **overrides})  # fmt: skip
+                             "channel_base": 64, "channel_max": 8, **overrides})
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ def test_invert_takes_every_image_kind(inverting):
 def test_invert_resizes_images_of_another_size_with_a_warning(inverting):
     image = torch.rand(3, 32, 48, generator=seeded())  # (C, H, W): not square, not 16 px
     with pytest.warns(UserWarning, match=r"takes 16x16 images; images of size 32x48 \(height x width\) were "
-                                         r"center-cropped to a square and resized to 16x16"):  # fmt: skip
+                                         r"center-cropped to a square and resized to 16x16"):
         out = inverting.invert(image, output_type="pt")
     assert out.reconstructions.shape == (1, 3, 16, 16)
     crop = torch.nn.functional.interpolate(image[None, :, :, 8:40], size=(16, 16), mode="bilinear", antialias=True)
@@ -258,7 +258,7 @@ def test_save_and_load_with_and_without_the_encoder(pipe, inverting, tmp_path):
     old = HfGanPipeline.from_pretrained(tmp_path / "without")
     assert old.encoder is None
     torch.testing.assert_close(old(num_images=2, output_type="pt", generator=seeded()).images,
-                               pipe(num_images=2, output_type="pt", generator=seeded()).images)  # fmt: skip
+                               pipe(num_images=2, output_type="pt", generator=seeded()).images)
     # an encoder added to a loaded pipeline, as a user would
     added = BlobGANPipeline.from_pretrained(tmp_path / "without", encoder=loaded.encoder)
     torch.testing.assert_close(added.invert(images, output_type="pt").reconstructions, b.reconstructions)
@@ -283,7 +283,7 @@ def test_the_card_snippet_with_an_encoder_runs(tmp_path, monkeypatch):
     sizes = dict(num_blobs=10, structure_dim=4, style_dim=4)
     layout_net = BlobLayoutNet(latent_dim=8, hidden_dim=16, num_layers=2, **sizes)
     generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
-                                 channel_max=8)  # fmt: skip
+                                 channel_max=8)
     encoder = BlobGANEncoder(image_size=16, channel_base=64, channel_max=8, **sizes)
     BlobGANPipeline(layout_net=layout_net, generator=generator, encoder=encoder).save_pretrained(tmp_path / "pipe")
     card = str(render_model_card(HfGanPipeline.from_pretrained(tmp_path / "pipe"), str(tmp_path / "pipe")))

@@ -175,7 +175,7 @@ def test_save_and_load_keep_labels_and_scores(tmp_path, classifier, tiny_classif
     # a diffusers-style pipeline folder and a transformers model folder at once
     assert {p.name for p in folder.iterdir()} == {
         "model_index.json", "discriminator", "config.json", "model.safetensors", "preprocessor_config.json",
-    }  # fmt: skip
+    }
     assert (folder / "model.safetensors").stat().st_mode & 0o044 == 0o044  # readable like any saved file
     config = json.loads((folder / "config.json").read_text())
     assert config["model_type"] == "hfgan_dcgan_discriminator"

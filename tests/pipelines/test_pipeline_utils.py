@@ -84,3 +84,25 @@ def test_save_pretrained_keeps_refusing_pickles(tmp_path):
         tiny_pipe().save_pretrained(tmp_path / "p", safe_serialization=False)
     with pytest.raises(ValueError, match="safetensors"):
         tiny_pipe().generator.save_pretrained(tmp_path / "g", safe_serialization=False)
+
+
+def test_the_registry_lists_every_network_and_pipeline_by_its_defining_module():
+    """What a model_index.json may name (`hfgan.registry.LOADABLE`) is every network and pipeline that hfgan.models and
+    hfgan.pipelines export, each under the module that defines it, and all of them are exported by `import hfgan`."""
+    import hfgan
+    import hfgan.models
+    import hfgan.pipelines
+    from hfgan.models.modeling_utils import HfGanModel
+    from hfgan.registry import LOADABLE, loadable_classes
+
+    classes = loadable_classes()
+    bases = (HfGanModel, HfGanPipeline)
+    exported = {
+        obj
+        for package in (hfgan.models, hfgan.pipelines)
+        for name in package.__all__
+        if isinstance(obj := getattr(package, name), type) and issubclass(obj, bases) and obj not in bases
+    }
+    assert set(classes.values()) == exported
+    assert all(name in LOADABLE[cls.__module__] for name, cls in classes.items())
+    assert set(classes) <= set(hfgan.__all__)

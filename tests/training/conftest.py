@@ -1,11 +1,9 @@
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAINING = ROOT / "training"
-sys.path.insert(0, str(TRAINING))  # the scripts import their sibling `common` module, as when run directly
+TRAINING = ROOT / "training"  # on the import path through pyproject's [tool.pytest.ini_options] pythonpath
 
 
 def script_runner(script: str, experiment: str, tmp_path: Path):
@@ -33,6 +31,11 @@ def run_dcgan(tmp_path):
 
 
 @pytest.fixture
+def run_feature_net(tmp_path):
+    return script_runner("train_feature_net", "feature_net_debug", tmp_path)
+
+
+@pytest.fixture
 def run_classifier(tmp_path):
     return script_runner("train_classifier", "classifier_debug", tmp_path)
 
@@ -55,7 +58,7 @@ def tiny_blobgan_release(tmp_path_factory):
     layout_net = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=4, hidden_dim=16, num_layers=2)
     layout_net.compute_mean(64, generator=torch.Generator().manual_seed(1))
     generator = BlobGANGenerator(image_size=16, input_size=4, structure_dim=4, style_dim=4, channel_base=64,
-                                 channel_max=8)  # fmt: skip
+                                 channel_max=8)
     for module in generator.modules():  # noise strengths start at 0; give them weight so that noise modes matter
         if hasattr(module, "strength"):
             module.strength.data.fill_(0.1)
@@ -71,4 +74,4 @@ def run_inversion(tmp_path, tiny_scenes, tiny_blobgan_release):
     test_split = tiny_scenes.with_name(tiny_scenes.name.replace("-train", "-test"))
     return lambda *overrides, output_dir=None: run(f"data.source={tiny_scenes}", f"test_data.source={test_split}",
                                                    f"blobgan={tiny_blobgan_release}", *overrides,
-                                                   output_dir=output_dir)  # fmt: skip
+                                                   output_dir=output_dir)

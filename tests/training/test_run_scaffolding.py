@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from hfgan import DCGANDiscriminator, DCGANPipeline
-from hfgan.training import list_checkpoints, load_state
+from hfgan.training import TrainingRun, list_checkpoints, load_state
 from hfgan.training.stop import GracefulStop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,29 +30,31 @@ def test_graceful_stop_asks_first_and_insists_second():
 
 
 def test_max_minutes_stops_with_a_checkpoint_a_release_and_an_honest_card(run_dcgan, tmp_path, monkeypatch, capsys):
-    import common
-
     # a fake clock: one "minute" per step, so the budget of 4 minutes ends the run after step 4 on any machine
-    monkeypatch.setattr(common.TrainingRun, "elapsed_minutes", lambda self: float(self.step))
-    summary = run_dcgan("max_minutes=4", "max_steps=100", "checkpoint.every=0")
+    monkeypatch.setattr(TrainingRun, "elapsed_minutes", lambda self: float(self.step))
+    summary = run_dcgan("max_minutes=4", "max_steps=100", "checkpoint.every=0", "logging.progress_bar=true")
     out = tmp_path / "run"
     assert summary["steps"] == 4 and summary["stopped_by"] == "max_minutes=4.0"
     assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["step-0000004"]
     assert DCGANPipeline.from_pretrained(out / "release").generator.config.image_size == 16
-    assert "| steps | 4 of 100 (stopped by max_minutes=4.0) |" in (out / "release" / "README.md").read_text()
-    assert "resume=latest" in capsys.readouterr().out
+    card = (out / "release" / "README.md").read_text()
+    # the clock ended the run: the card speaks in minutes, and the step schedule the budget never reached is not
+    # named (a budget plan's max_steps is a placeholder)
+    assert "| steps | 4 steps in 4.0 minutes (budget) |" in card
+    printed = capsys.readouterr()
+    assert "resume=latest" in printed.out and "at step 4." in printed.out
+    assert "4.0/4 min, 4 steps" in printed.err  # the progress bar counts the budget's minutes
+    assert "of 100" not in card + printed.out and "/100 steps" not in printed.err
     # the schedule goes on from there when resumed without the budget
     assert run_dcgan("max_steps=6", "resume=latest", "max_minutes=null")["steps"] == 6
 
 
 def test_learning_rate_schedule_follows_the_budget_on_a_slow_machine(run_dcgan, tmp_path, monkeypatch):
-    import common
-
     # a fake clock: one "minute" per step, so an 8-minute budget ends the run at step 8 of 100, and the ramp-down
     # over the last half of the run must follow the clock (by the steps' fraction it would not have started)
-    monkeypatch.setattr(common.TrainingRun, "elapsed_minutes", lambda self: float(self.step))
+    monkeypatch.setattr(TrainingRun, "elapsed_minutes", lambda self: float(self.step))
     run_dcgan("max_minutes=8", "max_steps=100", "schedule.lr_ramp_down=0.5", "schedule.lr_final=0", "optim.g_lr=1e-3",
-              "optim.d_lr=2e-3", "checkpoint.every=0")  # fmt: skip
+              "optim.d_lr=2e-3", "checkpoint.every=0")
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     lr_g = {r["step"]: r["lr_g"] for r in records if "lr_g" in r}
     lr_d = {r["step"]: r["lr_d"] for r in records if "lr_d" in r}
@@ -77,7 +79,7 @@ def start_training(out: Path) -> subprocess.Popen:
     cmd = [
         sys.executable, str(ROOT / "training" / "train_dcgan.py"), "experiment=debug", f"output_dir={out}",
         "max_steps=1000000", "checkpoint.every=0", "logging.sample_every=0",
-    ]  # fmt: skip
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 

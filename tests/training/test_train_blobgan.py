@@ -26,7 +26,7 @@ def test_debug_run_end_to_end(run_blobgan, tmp_path):
     assert grid.size == (16 * 16, 2 * 16)  # 16 samples of 16 px, each beside its blobs, 8 pairs a row
     last = list_checkpoints(out / "checkpoints")[-1]
     assert {p.name for p in last.iterdir() if p.is_dir()} == {"layout_net", "generator", "layout_net_ema",
-                                                               "generator_ema", "discriminator"}  # fmt: skip
+                                                               "generator_ema", "discriminator"}
 
     release = out / "release"
     pipe = HfGanPipeline.from_pretrained(release)
@@ -73,21 +73,22 @@ def test_push_to_the_hub(run_blobgan, hub, hf_token_env):
     run_blobgan("hub.push=true", f"hub.repo_id={repo_id}", "hub.push_checkpoints=false")
     files = set(hub.api.list_repo_files(repo_id))
     assert {"model_index.json", "layout_net/config.json", "generator/config.json",
-            "discriminator/config.json"} <= files  # fmt: skip
+            "discriminator/config.json"} <= files
     pipe = HfGanPipeline.from_pretrained(repo_id)
     assert isinstance(pipe, BlobGANPipeline) and len(pipe(num_images=1).images) == 1
 
 
 def test_the_256px_gpu_config_composes_into_the_papers_networks():
     """experiment=blobgan256 is untested on a GPU here; this checks it composes, validates and builds the networks."""
-    from common import validate_config
     from hydra import compose, initialize_config_dir
     from train_blobgan import TrainBlobGANConfig
+
+    from hfgan.training import validate_config
 
     configs = Path(__file__).resolve().parents[2] / "training" / "configs"
     with initialize_config_dir(config_dir=str(configs), version_base=None):
         cfg = validate_config(compose(config_name="train_blobgan", overrides=["experiment=blobgan256"]),
-                              TrainBlobGANConfig)  # fmt: skip
+                              TrainBlobGANConfig)
     m = cfg.model
     assert cfg.data.image_size == 256 and m.input_size == 16 and m.structure_dim == m.style_dim == 512
     generator = BlobGANGenerator(256, m.input_size, m.structure_dim, m.style_dim, m.g_channel_base, m.g_channel_max)

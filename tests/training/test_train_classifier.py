@@ -77,7 +77,7 @@ def unlabeled_parquet(path):
         return buffer.getvalue()
 
     Dataset.from_dict({"image": [{"bytes": png(p), "path": None} for p in pixels]},
-                      features=Features({"image": Image()})).to_parquet(str(path))  # fmt: skip
+                      features=Features({"image": Image()})).to_parquet(str(path))
     return path
 
 
@@ -117,7 +117,7 @@ def test_push_to_the_hub_gives_a_repo_both_libraries_load(run_classifier, hub, h
     run_classifier("method=supervised", "hub.push=true", f"hub.repo_id={repo_id}")
     files = set(hub.api.list_repo_files(repo_id))
     assert {"model_index.json", "discriminator/config.json", "config.json", "model.safetensors",
-            "preprocessor_config.json", "README.md"} <= files  # fmt: skip
+            "preprocessor_config.json", "README.md"} <= files
     from transformers import pipeline
 
     classifier = pipeline("image-classification", model=repo_id)

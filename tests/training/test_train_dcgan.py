@@ -10,7 +10,7 @@ import yaml
 from huggingface_hub import hf_hub_download
 
 from hfgan import DCGANDiscriminator, DCGANGenerator, DCGANPipeline
-from hfgan.training import list_checkpoints
+from hfgan.training import TrainingRun, list_checkpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,9 +80,9 @@ def test_output_dir_holding_a_run_is_not_overwritten(run_dcgan, tmp_path):
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(run_dcgan, tmp_path, monkeypatch):
-    import common
+    import hfgan.steps
 
-    real_d_loss = common.d_loss  # the discriminator loss the scripts' shared gan_d_loss calls
+    real_d_loss = hfgan.steps.d_loss  # the discriminator loss of the shared GAN step
     calls = {"n": 0}
 
     def poisoned(kind, real_logits, fake_logits):
@@ -92,7 +92,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(run_dcgan, tmp
             out["loss"] = out["loss"] * float("nan")
         return out
 
-    monkeypatch.setattr(common, "d_loss", poisoned)
+    monkeypatch.setattr(hfgan.steps, "d_loss", poisoned)
     with pytest.raises(FloatingPointError, match="step 5"):
         run_dcgan("plan=full")  # no timed steps at start-up: the 5th call is the 5th step
     assert [p.name for p in list_checkpoints(tmp_path / "run" / "checkpoints")] == ["step-0000003"]
@@ -145,7 +145,7 @@ def test_data_parallel_over_two_cpu_processes(tmp_path):
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
         str(ROOT / "training" / "train_dcgan.py"), "experiment=debug", f"output_dir={out}",
-    ]  # fmt: skip
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("Done:") == 1  # one main process reports and writes
@@ -166,14 +166,13 @@ def test_metrics_during_training_reach_the_log_and_the_card(run_dcgan, tmp_path)
 
 @pytest.mark.parametrize("budget, plan, lr", [(8, "full", 2e-4), (4, "short", 5e-4)])
 def test_auto_plan_takes_the_full_schedule_only_where_it_fits_the_budget(run_dcgan, tmp_path, monkeypatch, budget,
-                                                                          plan, lr):  # fmt: skip
-    import common
+                                                                          plan, lr):
     import train_dcgan
 
     # fake speeds: every step "takes" a minute, by the probe and by the run's clock, so the debug run's 6 steps
     # fit an 8-minute budget and not a 4-minute one, on any machine
     monkeypatch.setattr(train_dcgan, "seconds_per_step", lambda cfg, accelerator: 60.0)
-    monkeypatch.setattr(common.TrainingRun, "elapsed_minutes", lambda self: float(self.step))
+    monkeypatch.setattr(TrainingRun, "elapsed_minutes", lambda self: float(self.step))
     summary = run_dcgan(f"max_minutes={budget}", "checkpoint.every=0")
     run_json = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run_json["plan"] == plan and run_json["optim"]["g_lr"] == lr

@@ -63,7 +63,7 @@ def test_debug_run_end_to_end(debug_run, tiny_blobgan_release):
     # the inversion numbers are measured at the end and reported in the card
     assert set(summary["metrics"]) == {"reconstruction_psnr", "visible_blobs_per_image", "latent_error",
                                        "fake_reconstruction_psnr", "object_hit_rate",
-                                       "blob_in_object_rate"}  # fmt: skip
+                                       "blob_in_object_rate"}
     card = (release / "README.md").read_text()
     meta = yaml.safe_load(card.split("---")[1])
     reported = {m["type"] for m in meta["model-index"][0]["results"][0]["metrics"]}
@@ -116,7 +116,7 @@ def test_bad_configs_are_errors_naming_the_key(run_inversion, tmp_path):
     with pytest.raises(ValueError, match=r"metrics.metrics: unknown inversion metric\(s\) \['lpips'\]"):
         run_inversion("metrics.metrics=[psnr,lpips]")
     with pytest.raises(ValueError, match=r"unknown perceptual distance 'lpips' \(LPIPS with the VGG backbone is "
-                                         r"'lpips-vgg'\)"):  # fmt: skip
+                                         r"'lpips-vgg'\)"):
         run_inversion("perceptual.name=lpips")
     with pytest.raises(ValueError, match="data.image_size=32, but the BlobGAN release .* renders 16-px images"):
         run_inversion("data.image_size=32")
@@ -150,7 +150,7 @@ def test_lpips_vgg_wiring_with_a_random_backbone_file(run_inversion, tmp_path):
 
     path = random_vgg16_weights(tmp_path / "vgg16-random.safetensors")
     summary = run_inversion("perceptual.name=lpips-vgg", f"perceptual.weights={path}", "max_steps=2",
-                            "metrics.every=-1")  # fmt: skip
+                            "metrics.every=-1")
     assert summary["steps"] == 2
     logged = [r for r in records(tmp_path / "run") if "loss" in r]
     assert {"lpips_vgg_real", "lpips_vgg_fake"} <= set(logged[0]) and "emoji_cnn_distance_real" not in logged[0]

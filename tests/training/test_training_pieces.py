@@ -63,7 +63,7 @@ def test_recalibrated_batch_norm_matches_batch_statistics():
 
 def save(tmp_path, step, keep_last=None, state=None):
     return save_checkpoint(tmp_path / "ckpt", step, {"generator": tiny_generator(step)}, state or {"step": step},
-                           "a: 1\n", keep_last)  # fmt: skip
+                           "a: 1\n", keep_last)
 
 
 def test_checkpoints_keep_the_last_k_and_load(tmp_path):

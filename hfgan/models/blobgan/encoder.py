@@ -15,10 +15,8 @@ from diffusers import ModelMixin  # noqa: F401  diffusers finds a pipeline compo
 from diffusers.configuration_utils import register_to_config
 from diffusers.utils import BaseOutput
 
-from ..modeling_utils import HfGanModel, check_int
-from .discriminator import ResidualBackbone
-from .generator import power_of_two
-from .layers import EqualLinear
+from ..layers.stylegan2 import EqualLinear, ResidualBackbone
+from ..modeling_utils import HfGanModel, check_int, power_of_two
 from .layout import BlobLayout
 from .layout_net import decode_layout, raw_layout_dim
 
@@ -60,6 +58,9 @@ class BlobGANEncoder(HfGanModel):
         channel_max (`int`, defaults to 64): ... capped at `channel_max`.
         mbstd_group_size (`int`, defaults to 0): Minibatch standard deviation group (0: off, the default).
 
+    The defaults are the CPU recipe's sizes, as the other BlobGAN classes'; the paper's 256 px sizes are
+    `hfgan.models.blobgan.presets.PAPER_256["encoder"]`.
+
     Example:
 
     ```py
@@ -81,14 +82,6 @@ class BlobGANEncoder(HfGanModel):
 
     _hub_tags = ["blobgan"]
     _card_task = "image-feature-extraction"  # an image in, a representation (the layout) out
-    _card_usage = """\
-import torch
-from hfgan import BlobGANEncoder, render_layout
-
-encoder = BlobGANEncoder.from_pretrained("{{ repo_id }}").eval()
-size = encoder.config.image_size
-output = encoder(torch.rand(4, 3, size, size) * 2 - 1)  # images in [-1, 1]
-render_layout(output.layout)[0].save("blobs.png")  # the first image's blobs; the BlobGAN generator renders them"""
 
     @register_to_config
     def __init__(
@@ -105,7 +98,7 @@ render_layout(output.layout)[0].save("blobs.png")  # the first image's blobs; th
         super().__init__()
         power_of_two("image_size", image_size, 4)
         for name, value in (("num_blobs", num_blobs), ("structure_dim", structure_dim), ("style_dim", style_dim),
-                            ("channel_base", channel_base), ("channel_max", channel_max)):  # fmt: skip
+                            ("channel_base", channel_base), ("channel_max", channel_max)):
             check_int(name, value)
         check_int("mbstd_group_size", mbstd_group_size, minimum=0)
         if not blob_variance > 0:
@@ -128,11 +121,11 @@ render_layout(output.layout)[0].save("blobs.png")  # the first image's blobs; th
             config = getattr(other, "config", None)
             if config is None:
                 raise ValueError(f"check_compatible takes a BlobLayoutNet, a BlobGANGenerator or a BlobGANPipeline, "
-                                 f"got {type(other).__name__}")  # fmt: skip
+                                 f"got {type(other).__name__}")
             for key in _LAYOUT_KEYS:
                 if key in config and config[key] != self.config[key]:
                     mismatches.append(f"{key}={self.config[key]!r} here but {config[key]!r} in the "
-                                      f"{type(other).__name__}")  # fmt: skip
+                                      f"{type(other).__name__}")
         if mismatches:
             raise ValueError("the encoder's layouts do not fit: " + "; ".join(mismatches))
 

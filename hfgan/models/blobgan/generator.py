@@ -11,8 +11,8 @@ from diffusers.configuration_utils import register_to_config
 from diffusers.utils import BaseOutput
 from torch import nn
 
-from ..modeling_utils import HfGanModel, check_int
-from .layers import NoiseInjection, SpatialModulatedConv2d, lrelu
+from ..layers.stylegan2 import SynthesisLayer, ToRGB, stage_channels
+from ..modeling_utils import HfGanModel, check_int, power_of_two
 from .layout import BlobLayout
 from .splat import blob_opacities, composite, splat
 
@@ -30,44 +30,6 @@ class BlobGANGeneratorOutput(BaseOutput):
     sample: torch.Tensor
 
 
-def power_of_two(name: str, value: int, minimum: int) -> int:
-    check_int(name, value, minimum)
-    if value & (value - 1):
-        raise ValueError(f"{name} must be a power of two >= {minimum}, got {value}")
-    return value
-
-
-def stage_channels(resolution: int, channel_base: int, channel_max: int) -> int:
-    """StyleGAN's width rule: channel_base / resolution, capped at channel_max (wide at coarse resolutions)."""
-    return max(1, min(channel_base // resolution, channel_max))
-
-
-class SynthesisLayer(nn.Module):
-    """Modulated 3x3 convolution (after a 2x bilinear upsampling when `up`), noise, bias, leaky ReLU."""
-
-    def __init__(self, in_channels: int, out_channels: int, style_dim: int, resolution: int, up: bool = False):
-        super().__init__()
-        self.up = up
-        self.conv = SpatialModulatedConv2d(in_channels, out_channels, 3, style_dim)
-        self.noise = NoiseInjection(resolution)
-
-    def forward(self, x: torch.Tensor, style: torch.Tensor, noise_mode: str) -> torch.Tensor:
-        if self.up:
-            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)  # (B, C, 2S, 2S)
-        return lrelu(self.conv.add_bias(self.noise(self.conv(x, style), noise_mode)))
-
-
-class ToRGB(nn.Module):
-    """Modulated 1x1 convolution to RGB, without demodulation (StyleGAN2's toRGB)."""
-
-    def __init__(self, in_channels: int, style_dim: int):
-        super().__init__()
-        self.conv = SpatialModulatedConv2d(in_channels, 3, 1, style_dim, demodulate=False)
-
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return self.conv.add_bias(self.conv(x, style))
-
-
 class BlobGANGenerator(HfGanModel):
     r"""
     BlobGAN's generator: StyleGAN2 synthesis (modulated convolutions with demodulation, noise injection, bilinear
@@ -79,14 +41,17 @@ class BlobGANGenerator(HfGanModel):
     toRGB whose output is added to the upsampled RGB of the resolution before.
 
     Args:
-        image_size (`int`, defaults to 256): Output resolution, a power of two.
-        input_size (`int`, defaults to 16): Side of the splatted structure grid the synthesis starts from, a power of
+        image_size (`int`, defaults to 64): Output resolution, a power of two.
+        input_size (`int`, defaults to 8): Side of the splatted structure grid the synthesis starts from, a power of
             two <= `image_size` (the paper: 16 at 256 px).
-        structure_dim (`int`, defaults to 512): Size of the layout's structure features (phi).
-        style_dim (`int`, defaults to 512): Size of the layout's style features (psi).
-        channel_base (`int`, defaults to 32768): Channels at resolution r are `channel_base / r`, ...
-        channel_max (`int`, defaults to 512): ... capped at `channel_max` (StyleGAN2's rule: 512 up to 64 px, 128 at
-            256 px).
+        structure_dim (`int`, defaults to 64): Size of the layout's structure features (phi).
+        style_dim (`int`, defaults to 64): Size of the layout's style features (psi).
+        channel_base (`int`, defaults to 512): Channels at resolution r are `channel_base / r`, ...
+        channel_max (`int`, defaults to 64): ... capped at `channel_max` (StyleGAN2's rule; the defaults: 64 channels
+            at 8 px down to 8 at 64 px).
+
+    The defaults are the CPU recipe's sizes, which [`BlobLayoutNet`]'s and [`BlobGANEncoder`]'s defaults fit; the
+    paper's 256 px sizes are `hfgan.models.blobgan.presets.PAPER_256["generator"]`.
 
     Example:
 
@@ -108,12 +73,12 @@ class BlobGANGenerator(HfGanModel):
     @register_to_config
     def __init__(
         self,
-        image_size: int = 256,
-        input_size: int = 16,
-        structure_dim: int = 512,
-        style_dim: int = 512,
-        channel_base: int = 32768,
-        channel_max: int = 512,
+        image_size: int = 64,
+        input_size: int = 8,
+        structure_dim: int = 64,
+        style_dim: int = 64,
+        channel_base: int = 512,
+        channel_max: int = 64,
     ):
         super().__init__()
         power_of_two("image_size", image_size, 4)
@@ -121,7 +86,7 @@ class BlobGANGenerator(HfGanModel):
         if input_size > image_size:
             raise ValueError(f"input_size ({input_size}) must be <= image_size ({image_size})")
         for name, value in (("structure_dim", structure_dim), ("style_dim", style_dim),
-                            ("channel_base", channel_base), ("channel_max", channel_max)):  # fmt: skip
+                            ("channel_base", channel_base), ("channel_max", channel_max)):
             check_int(name, value)
         self.resolutions = [input_size * 2**i for i in range(image_size.bit_length() - input_size.bit_length() + 1)]
         channels = [stage_channels(r, channel_base, channel_max) for r in self.resolutions]
@@ -129,21 +94,21 @@ class BlobGANGenerator(HfGanModel):
         self.layers = nn.ModuleList()  # per resolution after the first: an upsampling layer, then a layer
         for r, c_in, c_out in zip(self.resolutions[1:], channels, channels[1:]):
             self.layers.append(nn.ModuleList([SynthesisLayer(c_in, c_out, style_dim, r, up=True),
-                                              SynthesisLayer(c_out, c_out, style_dim, r)]))  # fmt: skip
+                                              SynthesisLayer(c_out, c_out, style_dim, r)]))
         self.to_rgb = nn.ModuleList([ToRGB(c, style_dim) for c in channels])
 
     def check_layout(self, layout: BlobLayout) -> None:
         """Raise `ValueError` naming the mismatch if `layout`'s feature sizes are not this generator's."""
         c = self.config
         for kind, got, expected in (("structure", layout.structure.shape[-1], c.structure_dim),
-                                    ("style", layout.style.shape[-1], c.style_dim)):  # fmt: skip
+                                    ("style", layout.style.shape[-1], c.style_dim)):
             if got != expected:
                 raise ValueError(f"the layout's {kind} features have size {got}, but this generator takes "
-                                 f"{kind}_dim={expected}: the layout network and the generator do not match")  # fmt: skip
+                                 f"{kind}_dim={expected}: the layout network and the generator do not match")
 
     @staticmethod
     def splat_modulations(layout: BlobLayout, styles: torch.Tensor, resolution: int, layers: list[nn.Module],
-                          extra: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:  # fmt: skip
+                          extra: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         """The style maps of `layers` at `resolution` in one splat: each blob's style (B, K + 1, E) mapped to each
         layer's input channels by its affine layer, concatenated, spread over the pixels by the blobs' alphas, and
         split again; `extra` features (B, K + 1, D) are splatted along and returned last."""
@@ -164,7 +129,7 @@ class BlobGANGenerator(HfGanModel):
         styles = layout.features("style")  # (B, K + 1, E), the background first
         s_in, s_rgb, structure = self.splat_modulations(layout, styles, self.config.input_size,
                                                         [self.input_layer, self.to_rgb[0]],
-                                                        extra=layout.features("structure"))  # fmt: skip
+                                                        extra=layout.features("structure"))
         x = self.input_layer(structure, s_in, noise_mode)  # (B, C0, S0, S0) from the splatted structure grid
         rgb = self.to_rgb[0](x, s_rgb)  # (B, 3, S0, S0)
         for resolution, (up, conv), to_rgb in zip(self.resolutions[1:], self.layers, self.to_rgb[1:]):

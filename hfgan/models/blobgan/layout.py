@@ -43,11 +43,11 @@ class BlobLayout:
     def __post_init__(self):
         b, k = self.xs.shape
         expected = {"ys": (b, k), "sizes": (b, k), "shapes": (b, k, 2), "angles": (b, k),
-                    "structure": (b, k), "style": (b, k), "background_structure": (b,), "background_style": (b,)}  # fmt: skip
+                    "structure": (b, k), "style": (b, k), "background_structure": (b,), "background_style": (b,)}
         for name, shape in expected.items():
             if tuple(getattr(self, name).shape[: len(shape)]) != shape:
                 raise ValueError(f"BlobLayout.{name} has shape {tuple(getattr(self, name).shape)}; with xs of shape "
-                                 f"{(b, k)} it must start with {shape}")  # fmt: skip
+                                 f"{(b, k)} it must start with {shape}")
 
     @property
     def num_blobs(self) -> int:
@@ -68,7 +68,7 @@ class BlobLayout:
         if not layouts:
             raise ValueError("BlobLayout.cat needs at least one layout")
         return cls(**{f.name: torch.cat([getattr(layout, f.name) for layout in layouts])
-                      for f in dataclasses.fields(cls)})  # fmt: skip
+                      for f in dataclasses.fields(cls)})
 
     def to(self, *args, **kwargs) -> BlobLayout:
         """Every tensor moved or cast as `torch.Tensor.to(*args, **kwargs)` would (e.g. `layout.to("cuda")`)."""
@@ -88,7 +88,7 @@ class BlobLayout:
             return (2 * u - 1) * scale
 
         return self._with(xs=self.xs + noise(self.xs, xy), ys=self.ys + noise(self.ys, xy),
-                          sizes=self.sizes + noise(self.sizes, size), angles=self.angles + noise(self.angles, angle))  # fmt: skip
+                          sizes=self.sizes + noise(self.sizes, size), angles=self.angles + noise(self.angles, angle))
 
     # ------------------------------------------------------------------------------------------------------ edits
 
@@ -129,7 +129,7 @@ class BlobLayout:
         """A copy of blob `i`, moved by (dx, dy), added in front of every blob (index K: the count grows by one)."""
         i = self._check(i)
         copy = {name: getattr(self, name)[:, i : i + 1] for name in ("xs", "ys", "sizes", "shapes", "angles",
-                                                                        "structure", "style")}  # fmt: skip
+                                                                        "structure", "style")}
         copy["xs"], copy["ys"] = copy["xs"] + dx, copy["ys"] + dy
         return self._with(**{name: torch.cat([getattr(self, name), blob], dim=1) for name, blob in copy.items()})
 

@@ -41,6 +41,9 @@ class BlobLayoutNet(HfGanModel):
         blob_variance (`float`, defaults to 0.01): The geometric mean of a blob's two axis variances; a circular blob
             of size s covers a disc of radius sqrt(blob_variance * s) (0.2 of the image at s = 4).
 
+    The defaults are the CPU recipe's sizes, as the other BlobGAN classes'; the paper's 256 px sizes are
+    `hfgan.models.blobgan.presets.PAPER_256["layout_net"]`.
+
     Example:
 
     ```py
@@ -56,14 +59,6 @@ class BlobLayoutNet(HfGanModel):
 
     _hub_tags = ["blobgan"]
     _card_task = "unconditional-image-generation"
-    _card_usage = """\
-import torch
-from hfgan import BlobLayoutNet
-from hfgan.models.blobgan.layout import render_layout
-
-layout_net = BlobLayoutNet.from_pretrained("{{ repo_id }}").eval()
-layout = layout_net(torch.randn(4, layout_net.config.latent_dim))  # a BlobLayout of 4 scenes
-render_layout(layout)[0].save("layout.png")  # the blobs as coloured ellipses"""
 
     @register_to_config
     def __init__(
@@ -78,7 +73,7 @@ render_layout(layout)[0].save("layout.png")  # the blobs as coloured ellipses"""
     ):
         super().__init__()
         for name, value in (("latent_dim", latent_dim), ("num_blobs", num_blobs), ("structure_dim", structure_dim),
-                            ("style_dim", style_dim), ("hidden_dim", hidden_dim), ("num_layers", num_layers)):  # fmt: skip
+                            ("style_dim", style_dim), ("hidden_dim", hidden_dim), ("num_layers", num_layers)):
             check_int(name, value)
         if not blob_variance > 0:
             raise ValueError(f"blob_variance must be > 0, got {blob_variance}")
@@ -127,7 +122,7 @@ render_layout(layout)[0].save("layout.png")  # the blobs as coloured ellipses"""
         if isinstance(truncation_psi, torch.Tensor):
             if truncation_psi.shape != (raw.shape[0],):
                 raise ValueError(f"truncation_psi must be a float or a tensor of shape ({raw.shape[0]},) (one per "
-                                 f"image), got shape {tuple(truncation_psi.shape)}")  # fmt: skip
+                                 f"image), got shape {tuple(truncation_psi.shape)}")
             truncation_psi = truncation_psi.to(raw)[:, None]  # (B, 1): each image's own psi
         return self.output_mean + truncation_psi * (raw - self.output_mean)
 
@@ -156,7 +151,7 @@ def raw_layout_dim(num_blobs: int, structure_dim: int, style_dim: int) -> int:
 
 
 def decode_layout(raw: torch.Tensor, num_blobs: int, structure_dim: int, style_dim: int,
-                  blob_variance: float) -> BlobLayout:  # fmt: skip
+                  blob_variance: float) -> BlobLayout:
     """The raw layout vector (B, raw_dim) -> a [`BlobLayout`]: the nonlinearities shared by [`BlobLayoutNet`] and
     BlobGAN's encoder, so that both speak the same unconstrained space (what truncation interpolates, and what the
     encoder is trained to predict).
@@ -169,7 +164,7 @@ def decode_layout(raw: torch.Tensor, num_blobs: int, structure_dim: int, style_d
     expected = raw_layout_dim(k, d, e)
     if raw.dim() != 2 or raw.shape[1] != expected:
         raise ValueError(f"a raw layout of {k} blobs with structure_dim={d} and style_dim={e} has shape (batch_size, "
-                         f"{expected}), got {tuple(raw.shape)}")  # fmt: skip
+                         f"{expected}), got {tuple(raw.shape)}")
     blobs, background = raw[:, : -(d + e)].view(-1, k, PER_BLOB + d + e), raw[:, -(d + e) :]  # (B, K, P), (B, D+E)
     xy = torch.sigmoid(blobs[..., 0:2])  # centres in [0, 1]^2
     # (B, K, 2) in (MIN_SHAPE, 1 + MIN_SHAPE), then rescaled to a * b = variance^2; the floor bounds the aspect ratio
@@ -182,4 +177,4 @@ def decode_layout(raw: torch.Tensor, num_blobs: int, structure_dim: int, style_d
         angles=torch.atan2(direction[..., 1], direction[..., 0]),
         structure=pixel_norm(blobs[..., PER_BLOB : PER_BLOB + d]), style=pixel_norm(blobs[..., PER_BLOB + d :]),
         background_structure=pixel_norm(background[:, :d]), background_style=pixel_norm(background[:, d:]),
-    )  # fmt: skip
+    )
