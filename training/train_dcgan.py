@@ -111,12 +111,12 @@ def build_networks(cfg: DictConfig, image_size: int):
     return generator, discriminator, opt_g, opt_d
 
 
-def dcgan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step: int, check=None):
-    """One D step, then one G step (`hfgan.steps.gan_step`) with `cfg`'s loss, DiffAugment and R1; returns the named
-    scalars of both losses."""
-    return gan_step(lambda: generator(z).sample, discriminator, real, opt_g, opt_d, augment=DiffAugment(list(cfg.augment.policy)),
-                    kind=cfg.loss.kind, r1_gamma=cfg.loss.r1_gamma, r1_every=cfg.loss.r1_every, step=step,
-                    accelerator=accelerator, check=check)
+def dcgan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, augment, real, z, step: int, check=None):
+    """One D step, then one G step (`hfgan.steps.gan_step`) with `cfg`'s loss and R1; returns the named scalars of
+    both losses."""
+    return gan_step(lambda: generator(z).sample, discriminator, real, opt_g, opt_d, augment=augment, kind=cfg.loss.kind,
+                    r1_gamma=cfg.loss.r1_gamma, r1_every=cfg.loss.r1_every, step=step, accelerator=accelerator,
+                    check=check)
 
 
 def seconds_per_step(cfg: DictConfig, accelerator, steps: int = 4) -> float:
@@ -126,10 +126,11 @@ def seconds_per_step(cfg: DictConfig, accelerator, steps: int = 4) -> float:
     generator, discriminator = generator.to(accelerator.device), discriminator.to(accelerator.device)
     real = torch.rand(cfg.batch_size, 3, size, size, device=accelerator.device) * 2 - 1
     z = torch.randn(cfg.batch_size, cfg.model.latent_dim, device=accelerator.device)
+    augment = DiffAugment(list(cfg.augment.policy))
     timings = []
     for step in range(steps + 1):
         start = time.perf_counter()
-        dcgan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step)
+        dcgan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, augment, real, z, step)
         timings.append(time.perf_counter() - start)
     return statistics.median(timings[1:])
 
@@ -181,6 +182,7 @@ def train(cfg: DictConfig) -> dict:
     # cpu=True where there is no GPU, so that several CPU processes (torchrun) train data-parallel over gloo
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     cfg = checked(choose_plan(cfg, accelerator))
+    augment = DiffAugment(list(cfg.augment.policy))  # every image D sees, real and fake
     rank, world = accelerator.process_index, accelerator.num_processes
     with training_run(cfg, accelerator) as run:  # output folder, logging, resume point; Ctrl-C handling inside
         # ---- data: uint8 images in memory, (N, 3, S, S); batches are drawn by (seed, step, rank)
@@ -217,7 +219,7 @@ def train(cfg: DictConfig) -> dict:
             samples=lambda pipe: make_image_grid(pipe(latents=fixed_latents).images),
             evaluator=make_evaluator(cfg, image_size) if run.is_main else None,
             extra_models={"discriminator": discriminator},
-            card={"plan": cfg.plan, "loss": cfg.loss.kind, "augmentation": DiffAugment(list(cfg.augment.policy)).description},
+            card={"plan": cfg.plan, "loss": cfg.loss.kind, "augmentation": augment.description},
         )
 
         # ---- the loop
@@ -229,7 +231,7 @@ def train(cfg: DictConfig) -> dict:
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
             real = run.real_batch(dataset)  # (B, 3, S, S) in [-1, 1]
             z = torch.randn(cfg.batch_size, cfg.model.latent_dim, device=device)
-            d_out, g_out = dcgan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, real, z, step,
+            d_out, g_out = dcgan_step(cfg, accelerator, generator, discriminator, opt_g, opt_d, augment, real, z, step,
                                       check=lambda loss: check_finite(step, loss, run.out))
             ema.update(accelerator.unwrap_model(generator))
 

@@ -2,7 +2,7 @@
 
 The network classifies each emoji's Unicode group (9 classes) and subgroup (99 classes) from the train split; its
 pooled 256-d features then serve as the feature space of `fd_emoji_cnn`, `kid_emoji_cnn`, ... The test split is
-only used to report accuracy. 30 epochs (1,470 steps at batch 64); about 8 minutes on 2 idle CPU threads (the
+only used to report accuracy. 30 epochs (1,470 steps at batch 64); about 2 minutes on 2 idle CPU threads (the
 shipped weights took 458 s on 2 threads of a busy shared machine, with this recipe before it ran on the shared
 `hfgan.training` scaffolding):
 

@@ -149,8 +149,8 @@ class Checkpointer:
         unwrap (`Callable`, *optional*): turns a prepared (distributed) model back into the plain one to save.
     """
 
-    def __init__(self, checkpoint_dir: str | os.PathLike, resume_from: Path | None = None, config_yaml: str | None = None,
-                 keep_last: int | None = None, unwrap=lambda model: model):
+    def __init__(self, checkpoint_dir: str | os.PathLike, resume_from: Path | None = None,
+                 config_yaml: str | None = None, keep_last: int | None = None, unwrap=lambda model: model):
         self.dir, self.resume_from, self.config_yaml = Path(checkpoint_dir), resume_from, config_yaml
         self.keep_last, self.unwrap = keep_last, unwrap
         self.models: dict[str, Any] = {}

@@ -17,7 +17,8 @@ def test_trains_releases_installs_and_resumes(run_feature_net, tmp_path):
     assert summary["steps"] == 4 and set(summary["metrics"]) == {"test_group_accuracy", "test_subgroup_accuracy"}
     assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["step-0000002", "step-0000004"]
     released = EmojiFeatureNet.from_pretrained(out / "release")
-    assert released.config.base_channels == 4 and "image-feature-extraction" in (out / "release" / "README.md").read_text()
+    assert released.config.base_channels == 4
+    assert "image-feature-extraction" in (out / "release" / "README.md").read_text()
     net = EmojiFeatureNet.from_pretrained(installed)  # the package-data layout: the network and its training record
     assert net.config.num_groups == 9
     record = json.loads((installed / "training.json").read_text())
