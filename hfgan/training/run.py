@@ -225,7 +225,7 @@ class TrainingRun:
         """Evaluate the release's pipeline (`pipe`, or one built now) and log the metrics; main process only."""
         if self.releaser.evaluator is None:
             return
-        self.metrics, self._evaluated = self.releaser.evaluator(pipe or self.releaser.pipeline()), self.step
+        self.metrics, self._evaluated = self.releaser.evaluator(pipe if pipe is not None else self.releaser.pipeline()), self.step
         self.logger.log(self.step, self.metrics)
 
     def finish(self) -> dict[str, Any]:
@@ -239,7 +239,7 @@ class TrainingRun:
             if self.stop_reason is not None:
                 print(self._resume_hint(), flush=True)
             samples = f"Samples: {self.out / 'samples'}; " if self.releaser.samples is not None else ""
-            print(f"Done: {self.step} steps, {self.images_seen} images in {wall / 60:.1f} min. {samples}release: "
+            print(f"Done: {self.step:,} steps, {self.images_seen:,} images in {wall / 60:.1f} min. {samples}release: "
                   f"{self.out / 'release'}", flush=True)
         summary = {
             "steps": self.step,
@@ -342,9 +342,11 @@ class TrainingRun:
         command = self.command or f"python training/{Path(sys.argv[0]).name}"
         overrides = [a for a in command.split(" ") if not a.startswith(("resume=", "output_dir=", "overwrite="))]
         where = "" if self._clock_leads(self.elapsed_minutes()) else f" of {self.cfg.max_steps:,}"
+        reason = self.stop_reason
+        why = f"The budget ({reason}) ended the run" if reason.startswith("max_minutes") else f"Stopped early ({reason})"
         return (
-            f"Stopped early ({self.stop_reason}) at step {self.step:,}{where}. The checkpoint and the release of what "
-            f"was trained so far are in {self.out}. Continue with:\n    "
+            f"{why} at step {self.step:,}{where}. The checkpoint and the release of what was trained so far are in "
+            f"{self.out}. Continue with:\n    "
             + " ".join([*overrides, "resume=latest", f"output_dir={self.out}"])
         )
 
