@@ -1,4 +1,4 @@
-"""Discriminator-classifiers vs. labels per class on the shipped emoji set (docs/classifier.md).
+"""Discriminator-classifiers vs. labels per class on the shipped emoji set, or any dataset (docs/classifier.md).
 
 For each seed: one unsupervised DCGAN (training/train_dcgan.py, no labels) whose discriminator the linear probe
 uses; then, for each number of labels per class (counted by base emoji), the semi-supervised GAN, the supervised-only
@@ -12,6 +12,8 @@ the table as markdown and draws the plot (PNG).
     python benchmarks/bench_classifier.py --seeds 0 --labels 10 --steps 200         # a quick look
     python benchmarks/bench_classifier.py --out outputs/bench-classifier --report   # table and plot only
     python benchmarks/bench_classifier.py --out outputs/bench-classifier-ablation --ablation --labels 10 --seeds 0 1
+    python benchmarks/bench_classifier.py --out outputs/bench-norm --ablation --variants ssgan_weight_norm --labels 10
+    python benchmarks/bench_classifier.py --dataset data/digits --out outputs/bench-classifier-digits   # MNIST-5k
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ ABLATIONS = {
     "supervised_no_augment": ("supervised", ["augment.policy=[]"]),
     "ssgan_unbalanced_batches": ("ssgan", ["labels.balance=false"]),
     "supervised_unbalanced_batches": ("supervised", ["labels.balance=false"]),
+    # the discriminator's normalisation: BatchNorm normalises real and fake batches apart (issue 23's first hypothesis)
+    "ssgan_weight_norm": ("ssgan", ["model.d_norm=weight"]),
+    "supervised_weight_norm": ("supervised", ["model.d_norm=weight"]),
+    "ssgan_no_norm": ("ssgan", ["model.d_norm=none"]),
+    "supervised_no_norm": ("supervised", ["model.d_norm=none"]),
+    # longer runs: both learning rates ramped down to a tenth over the second half of the run
+    "ssgan_ramp": ("ssgan", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1"]),
+    "supervised_ramp": ("supervised", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1"]),
 }
 
 
@@ -41,6 +51,7 @@ def common_overrides(args, seed: int) -> list[str]:
         "overwrite=true", f"seed={seed}", f"data.image_size={args.image_size}",
         f"batch_size={args.batch_size}", "max_minutes=null", "logging.wandb=disabled", "logging.every=50",
         "logging.progress_bar=false", "checkpoint.every=0", "checkpoint.keep_last=1",
+        f"data.source={args.dataset}", f"data.name={args.dataset_name or Path(args.dataset).name}",
     ]
 
 
@@ -63,7 +74,8 @@ def train_classifier(args, method: str, per_class: str, seed: int, discriminator
     out = args.out / f"{name}-labels{per_class}-seed{seed}"
     overrides = [
         *common_overrides(args, seed), f"method={method}", f"max_steps={args.steps}", "metrics.every=0",
-        f"labels.per_class={'null' if per_class == 'all' else per_class}", f"labels.seed={seed}", *extra,
+        f"labels.per_class={'null' if per_class == 'all' else per_class}", f"labels.seed={seed}",
+        f"labels.group_by={args.group_by or 'null'}", *extra,
     ]
     if discriminator is not None:
         overrides.append(f"probe.discriminator={discriminator}")
@@ -75,7 +87,7 @@ def train_classifier(args, method: str, per_class: str, seed: int, discriminator
             "minutes": (time.time() - start) / 60, **summary["metrics"]}
 
 
-def report(records: list[dict], labels: list[str], out: Path) -> str:
+def report(records: list[dict], labels: list[str], out: Path, dataset: str) -> str:
     """The markdown table (mean ± std over seeds) and the plot."""
     def cell(method, per_class, key):
         values = [100 * r[key] for r in records if r["method"] == method and r["labels"] == per_class]
@@ -91,11 +103,11 @@ def report(records: list[dict], labels: list[str], out: Path) -> str:
             lines.append(f"| {NAMES.get(method, method)}, {title} | "
                          + " | ".join(cell(method, n, key)[1] for n in labels) + " |")
     curves = {m: [cell(m, n, "balanced_accuracy")[0] for n in labels] for m in METHODS}
-    plot(curves, labels, out / "balanced_accuracy.png")
+    plot(curves, labels, out / "balanced_accuracy.png", dataset)
     return "\n".join(lines)
 
 
-def plot(curves: dict[str, list], labels: list[str], path: Path) -> None:
+def plot(curves: dict[str, list], labels: list[str], path: Path, dataset: str) -> None:
     """Balanced accuracy (%) against labels per class, one line per method (PIL: no plotting dependency)."""
     from PIL import Image, ImageDraw
 
@@ -110,8 +122,8 @@ def plot(curves: dict[str, list], labels: list[str], path: Path) -> None:
         draw.text((left - 30, y_of(v) - 6), f"{v}%", fill="black")
     for i, n in enumerate(labels):
         draw.text((x_of(i) - 8, h - bottom + 8), str(n), fill="black")
-    draw.text((w // 2 - 60, h - 22), "labels per class (base emoji)", fill="black")
-    draw.text((left + 4, 2), "balanced accuracy on the emoji test split, mean of seeds", fill="black")
+    draw.text((w // 2 - 60, h - 22), "labels per class" + (" (base emoji)" if dataset == "emoji" else ""), fill="black")
+    draw.text((left + 4, 2), f"balanced accuracy on the {dataset} test split, mean of seeds", fill="black")
     colours = {"ssgan": (200, 40, 40), "supervised": (40, 90, 200), "probe": (40, 150, 60)}
     for k, (method, values) in enumerate(curves.items()):
         points = [(x_of(i), y_of(v)) for i, v in enumerate(values) if v is not None]
@@ -127,6 +139,11 @@ def plot(curves: dict[str, list], labels: list[str], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("outputs/bench-classifier"))
+    parser.add_argument("--dataset", default="emoji", help="data.source: the shipped emoji set (its 9 groups), or any "
+                        "prepared dataset with train and test splits and a label column")
+    parser.add_argument("--dataset-name", help="data.name (default: the source's folder or file name)")
+    parser.add_argument("--group-by", help="labels.group_by: a column of near-duplicates that count as one label "
+                        "(default: base_name for emoji, none otherwise)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--labels", nargs="+", default=["1", "5", "10", "25", "all"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -134,8 +151,13 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--ablation", action="store_true", help="the one-change variants (ABLATIONS) instead")
+    parser.add_argument("--variants", nargs="+", choices=list(ABLATIONS), help="with --ablation: only these")
     parser.add_argument("--report", action="store_true", help="only print the table and draw the plot")
     args = parser.parse_args()
+    if args.group_by is None and args.dataset == "emoji":
+        args.group_by = "base_name"  # skin-tone variants share their base emoji's label
+    if args.dataset == "emoji" and args.dataset_name is None:
+        args.dataset_name = "noto-color-emoji-64"
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.json"
     records = json.loads(results.read_text()) if results.is_file() else []
@@ -143,7 +165,8 @@ def main() -> None:
     records = [r for r in records if r["steps"] in (args.steps, 0)]
 
     done = {(r["method"], r["labels"], r["seed"]) for r in records}
-    runs = ([(name, method, extra) for name, (method, extra) in ABLATIONS.items()] if args.ablation
+    runs = ([(name, method, extra) for name, (method, extra) in ABLATIONS.items()
+             if not args.variants or name in args.variants] if args.ablation
             else [(method, method, []) for method in args.methods])  # (record name, method, extra overrides)
     for seed in [] if args.report else args.seeds:
         discriminator = train_dcgan(args, seed) if any(m == "probe" for _, m, _ in runs) else None
@@ -156,7 +179,7 @@ def main() -> None:
                 print(json.dumps(records[-1]), flush=True)
                 results.write_text(json.dumps(records, indent=1))
     print(f"\n{args.steps} steps, {args.image_size} px, batch {args.batch_size}; mean ± std over seeds (runs)\n")
-    print(report(records, args.labels, args.out))
+    print(report(records, args.labels, args.out, args.dataset_name or args.dataset))
 
 
 if __name__ == "__main__":

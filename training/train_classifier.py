@@ -50,9 +50,11 @@ from hfgan.metrics import evaluate_classifier
 from hfgan.training import (
     DCGANModelConfig,
     DCGANRunConfig,
+    ScheduleConfig,
     batch_indices,
     check_finite,
     fit_linear_probe,
+    ramp_down,
     recalibrate_batch_norm,
     run_main,
     step_seed,
@@ -66,6 +68,7 @@ GENERATOR_LOSSES = ("feature_matching", "non_saturating")
 @dataclass
 class ModelConfig(DCGANModelConfig):
     d_dropout: float = MISSING
+    d_norm: str = MISSING
 
 
 @dataclass
@@ -104,6 +107,7 @@ class TrainClassifierConfig(DCGANRunConfig):
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     metrics: EvalConfig = field(default_factory=EvalConfig)
 
 
@@ -183,7 +187,8 @@ def train(cfg: DictConfig) -> dict:
             discriminator.register_to_config(probe_grid=cfg.probe.grid)
         else:
             discriminator = DCGANDiscriminator(cfg.model.d_channels, image_size, num_classes=len(id2label),
-                                               id2label=id2label, dropout=cfg.model.d_dropout)
+                                               id2label=id2label, dropout=cfg.model.d_dropout,
+                                               norm=cfg.model.d_norm)
         models, optimizers = {"discriminator": discriminator}, {}
         generator = None
         if method != "probe":
@@ -242,6 +247,10 @@ def train(cfg: DictConfig) -> dict:
         batch = cfg.batch_size
         while run.next_step():
             step = run.step
+            lr_scale = ramp_down(run.progress, cfg.schedule.lr_ramp_down, cfg.schedule.lr_final)  # by steps or clock
+            for opt, lr in ((opt_d, cfg.optim.d_lr), (opt_g, cfg.optim.g_lr)):
+                if opt is not None:
+                    opt.param_groups[0]["lr"] = lr * lr_scale
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
             pick = labeled[torch.multinomial(label_weights, batch, replacement=True)]  # seeded by (seed, step, rank)
             x_labeled, y = (t.to(device) for t in train_set[pick])  # (B, 3, S, S) in [-1, 1], (B,)
@@ -288,6 +297,7 @@ def train(cfg: DictConfig) -> dict:
                        if k in d_out},
                     "train_accuracy": d_out["train_accuracy"].item(),  # on the (augmented) labeled batch
                     **({"loss_g": g_out["loss"].item()} if g_out else {}),
+                    "lr_d": opt_d.param_groups[0]["lr"],
                 })
             if run.due(cfg.metrics.every):
                 run.evaluate()

@@ -52,6 +52,7 @@ from hfgan.training import (
     EMA,
     DCGANRunConfig,
     EMAConfig,
+    ScheduleConfig,
     check_finite,
     load_training_images,
     make_evaluator,
@@ -75,12 +76,6 @@ class LossConfig:
 @dataclass
 class GeneratorEMAConfig(EMAConfig):
     bn_batches: int = MISSING  # batches used to recompute the EMA generator's BatchNorm statistics before sampling
-
-
-@dataclass
-class ScheduleConfig:
-    lr_ramp_down: float = MISSING  # the last fraction of the run over which both learning rates fall linearly
-    lr_final: float = MISSING  # ... to this fraction of their value
 
 
 @dataclass

@@ -24,6 +24,7 @@ class DCGANDiscriminatorConfig(PreTrainedConfig):
         classifier (`str`, defaults to `"logits"`): `"logits"` (semi-supervised GAN) or `"probe"` (linear probe).
         probe_grid (`int`, defaults to 4): Side of the max-pooled map of each stage for the probe.
         dropout (`float`, defaults to 0.0): Dropout before the last convolution, in training mode.
+        norm (`str`, defaults to `"batch"`): The stages' normalisation: `"batch"`, `"weight"` or `"none"`.
     """
 
     model_type = "hfgan_dcgan_discriminator"
@@ -34,6 +35,7 @@ class DCGANDiscriminatorConfig(PreTrainedConfig):
     classifier: str = "logits"
     probe_grid: int = 4
     dropout: float = 0.0
+    norm: str = "batch"
 
     @classmethod
     def from_discriminator(cls, discriminator) -> DCGANDiscriminatorConfig:
@@ -47,6 +49,7 @@ class DCGANDiscriminatorConfig(PreTrainedConfig):
             classifier=config.classifier,
             probe_grid=config.probe_grid,
             dropout=config.dropout,
+            norm=config.get("norm", "batch"),  # a discriminator saved before `norm` existed: BatchNorm
             id2label=id2label,
             label2id={name: i for i, name in id2label.items()},
         )
@@ -62,4 +65,5 @@ class DCGANDiscriminatorConfig(PreTrainedConfig):
             "classifier": self.classifier,
             "probe_grid": self.probe_grid,
             "dropout": self.dropout,
+            "norm": self.norm,
         }

@@ -167,6 +167,9 @@ class DCGANDiscriminator(HfGanModel):
         probe_grid (`int`, defaults to 4): Side of the max-pooled map of each stage in `probe_features`.
         dropout (`float`, defaults to 0.0): Dropout on `features` before the last convolution, in training mode (a
             regulariser for classifiers trained from few labels; Salimans et al. use dropout in D).
+        norm (`str`, defaults to `"batch"`): The normalisation of the stages: `"batch"` (BatchNorm, the seed's),
+            `"weight"` (weight normalisation of every convolution, no BatchNorm: Salimans et al.'s discriminator,
+            whose output does not depend on which other images share its batch) or `"none"`.
 
     Example:
 
@@ -198,6 +201,7 @@ class DCGANDiscriminator(HfGanModel):
         classifier: str = "logits",
         probe_grid: int = 4,
         dropout: float = 0.0,
+        norm: str = "batch",
     ):
         super().__init__()
         check_int("base_channels", base_channels)
@@ -205,6 +209,8 @@ class DCGANDiscriminator(HfGanModel):
         check_int("probe_grid", probe_grid)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         stages = num_stages(image_size)
         if num_classes is not None:
             check_int("num_classes", num_classes, minimum=2)
@@ -222,8 +228,8 @@ class DCGANDiscriminator(HfGanModel):
         probe_dim = channels
         for _ in range(stages):  # each stage halves the resolution and doubles the channels
             layers += [
-                nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(channels * 2),
+                nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=norm != "batch"),  # BatchNorm brings its own bias
+                *([nn.BatchNorm2d(channels * 2)] if norm == "batch" else []),
                 nn.LeakyReLU(0.2, inplace=True),
             ]
             channels *= 2
@@ -232,6 +238,10 @@ class DCGANDiscriminator(HfGanModel):
         layers += [nn.Conv2d(channels, logit_channels, 4, 1, 0, bias=False), nn.Sigmoid()]  # (B, C, 4, 4) -> (B, K, 1, 1)
         self.main = nn.Sequential(*layers)
         self.apply(dcgan_init_)
+        if norm == "weight":  # w = g v / ||v||, one g per output channel, set from the initial weights
+            for module in self.main:
+                if isinstance(module, nn.Conv2d):
+                    nn.utils.parametrizations.weight_norm(module)
         self.probe = None
         if num_classes is not None and classifier == "probe":
             self.probe = nn.Linear(probe_dim * probe_grid**2, num_classes)
@@ -314,6 +324,7 @@ class DCGANDiscriminator(HfGanModel):
 
 
 CLASSIFIERS = ("logits", "probe")
+NORMS = ("batch", "weight", "none")
 
 
 def normalize_id2label(id2label: dict | list | None, num_classes: int) -> dict[str, str]:

@@ -24,6 +24,7 @@ _MODULES = {  # where each public name lives; imported on first use
         "LoggingConfig",
         "MetricsConfig",
         "RunConfig",
+        "ScheduleConfig",
         "validate_config",
     ],
     ".ema": ["EMA", "recalibrate_batch_norm"],
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         LoggingConfig,
         MetricsConfig,
         RunConfig,
+        ScheduleConfig,
         validate_config,
     )
     from .ema import EMA, recalibrate_batch_norm

@@ -81,6 +81,12 @@ class GANOptimConfig:  # Adam with a learning rate for each network of the GAN (
 
 
 @dataclass
+class ScheduleConfig:  # follows the run's progress (its steps or its max_minutes, whichever is further along)
+    lr_ramp_down: float = MISSING  # the last fraction of the run over which the learning rates fall linearly
+    lr_final: float = MISSING  # ... to this fraction of their value
+
+
+@dataclass
 class AugmentConfig:
     policy: list[str] = MISSING  # DiffAugment transforms, e.g. [color, translation, cutout]; [] disables it
 

@@ -114,6 +114,7 @@ def test_discriminator_rejects_wrong_image_shape():
         (DCGANGenerator, dict(num_channels=True), "num_channels"),
         (DCGANDiscriminator, dict(image_size=100), "image_size"),
         (DCGANDiscriminator, dict(base_channels=-1), "base_channels"),
+        (DCGANDiscriminator, dict(norm="layer"), "norm"),
     ],
 )
 def test_bad_config_raises_value_error_naming_the_argument(cls, kwargs, name):
@@ -217,3 +218,24 @@ def test_linear_probe_classifier_applies_the_fitted_probe():
     assert classifier.labels == ["x", "y", "z"] and classifier.config.classifier == "probe"
     with pytest.raises(ValueError, match="with_probe"):
         DCGANDiscriminator(base_channels=4, image_size=8, num_classes=3).with_probe(weight, bias)
+
+
+@pytest.mark.parametrize("norm", ["weight", "none"])
+def test_discriminator_without_batch_norm_scores_each_image_alone(tmp_path, norm):
+    torch.manual_seed(0)
+    d = DCGANDiscriminator(**TINY, num_classes=3, norm=norm).train()
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    # in training mode too, an image's logits do not depend on the rest of its batch (BatchNorm's would)
+    assert torch.allclose(d(x).class_logits[:1], d(x[:1]).class_logits, atol=1e-6)
+    d.save_pretrained(tmp_path)
+    loaded = DCGANDiscriminator.from_pretrained(tmp_path)
+    assert loaded.config.norm == norm
+    assert torch.equal(loaded(x).class_logits, d(x).class_logits)
+
+
+def test_batch_norm_discriminator_depends_on_its_batch():  # the contrast the test above relies on
+    torch.manual_seed(0)
+    d = DCGANDiscriminator(**TINY, num_classes=3).train()
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    assert not torch.allclose(d(x).class_logits[:1], d(x[:2]).class_logits[:1], atol=1e-4)

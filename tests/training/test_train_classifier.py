@@ -131,3 +131,13 @@ def test_resuming_with_another_label_set_names_the_difference(run_classifier, tm
     run_classifier("method=supervised", "max_steps=2")
     with pytest.raises(ValueError, match="cannot resume discriminator .*num_classes=9 there"):
         run_classifier("method=supervised", "resume=latest", "labels.column=subgroup", "labels.per_class=null")
+
+
+def test_learning_rates_ramp_down_with_the_run_and_the_discriminator_can_drop_batch_norm(run_classifier, tmp_path):
+    # ramped down over the last half of a 4-step run to a tenth: step k trains at progress (k - 1) / 4
+    run_classifier("schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1", "optim.d_lr=1e-3", "model.d_norm=weight")
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    lr_d = {r["step"]: r["lr_d"] for r in records if "lr_d" in r}
+    assert lr_d == pytest.approx({1: 1e-3, 2: 1e-3, 3: 1e-3, 4: 5.5e-4})
+    released = DiscriminatorClassifierPipeline.from_pretrained(tmp_path / "run" / "release").discriminator
+    assert released.config.norm == "weight"
