@@ -130,11 +130,10 @@ class Releaser:
         return pipe
 
     def write(self, release_dir: Path, pipe, repo_id: str, grid: Path | None, training: dict[str, Any],
-              metrics: list[dict[str, Any]] | None, license: str, dataset_name: str,
+              config: str | None, metrics: list[dict[str, Any]] | None, license: str, dataset_name: str,
               unwrap=lambda model: model) -> Path:
-        """Write the release folder (atomically) with its model card; `training` is the card's training table, to
-        which the script's `card` facts are added before the config."""
-        config = training.pop("config", None)
+        """Write the release folder (atomically) with its model card, whose training table is `training`, then the
+        script's `card` facts, then the run's `config` (YAML); rows without a value are left out."""
         training = {key: value for key, value in {**training, **self.card, "config": config}.items()
                     if value is not None}
         return save_release(

@@ -290,11 +290,11 @@ class TrainingRun:
             "wall time": f"{self.wall_seconds() / 60:.1f} min",
             "hardware": hardware_summary(),
             "batch size": cfg.batch_size * self.world,
-            "config": self.checkpointer.config_yaml,
         }
         release = self.releaser.write(self.out / "release", pipe, cfg.hub.repo_id or f"your-name/{self.out.name}",
-                                      grid, training, to_model_index(self.metrics) if self.metrics else None,
-                                      cfg.hub.license, cfg.data.name, unwrap=self.accelerator.unwrap_model)
+                                      grid, training, self.checkpointer.config_yaml,
+                                      to_model_index(self.metrics) if self.metrics else None, cfg.hub.license,
+                                      cfg.data.name, unwrap=self.accelerator.unwrap_model)
         print(f"Release written to {release}", flush=True)
         self.pusher.push(release, None)
 
