@@ -14,6 +14,8 @@ the table as markdown and draws the plot (PNG).
     python benchmarks/bench_classifier.py --out outputs/bench-classifier-ablation --ablation --labels 10 --seeds 0 1
     python benchmarks/bench_classifier.py --out outputs/bench-norm --ablation --variants ssgan_weight_norm --labels 10
     python benchmarks/bench_classifier.py --dataset data/digits --out outputs/bench-classifier-digits   # MNIST-5k
+    python benchmarks/bench_classifier.py --dataset data/letters --group-by glyph --out outputs/bench-classifier-letters
+    python benchmarks/bench_classifier.py --ablation --variants ssgan_ramp --labels 10 --steps 3000 --set ema.decay=0.999
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ ABLATIONS = {
     # longer runs: both learning rates ramped down to a tenth over the second half of the run
     "ssgan_ramp": ("ssgan", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1"]),
     "supervised_ramp": ("supervised", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1"]),
+    # the ramp plus a self-supervised rotation task on the unlabeled images (Chen et al., 2019)
+    "ssgan_ramp_rotation": ("ssgan", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1", "loss.rotation_weight=1"]),
+    # the ramp with translations only: colour jitter may erase cues of the classes (skin tones, greens)
+    "ssgan_ramp_translation_only": ("ssgan", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1",
+                                              "augment.policy=[translation]"]),
+    "supervised_ramp_translation_only": ("supervised", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1",
+                                                        "augment.policy=[translation]"]),
+    # the ramp plus the Pi-model's consistency term on the unlabeled images' classes (Laine & Aila, 2017)
+    "ssgan_ramp_consistency": ("ssgan", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1",
+                                         "loss.consistency_weight=10"]),
+    # ... with translations only, so that consistency does not ask D to ignore colours
+    "ssgan_ramp_translation_consistency": ("ssgan", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1",
+                                                     "augment.policy=[translation]", "loss.consistency_weight=10"]),
 }
 
 
@@ -52,6 +67,7 @@ def common_overrides(args, seed: int) -> list[str]:
         f"batch_size={args.batch_size}", "max_minutes=null", "logging.wandb=disabled", "logging.every=50",
         "logging.progress_bar=false", "checkpoint.every=0", "checkpoint.keep_last=1",
         f"data.source={args.dataset}", f"data.name={args.dataset_name or Path(args.dataset).name}",
+        *args.set,
     ]
 
 
@@ -152,6 +168,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--ablation", action="store_true", help="the one-change variants (ABLATIONS) instead")
     parser.add_argument("--variants", nargs="+", choices=list(ABLATIONS), help="with --ablation: only these")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="more overrides of every run, e.g. ema.decay=0.999 (record them with the results)")
     parser.add_argument("--report", action="store_true", help="only print the table and draw the plot")
     args = parser.parse_args()
     if args.group_by is None and args.dataset == "emoji":

@@ -111,3 +111,15 @@ def rand_cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
 
 
 _TRANSFORMS = {"color": rand_color, "translation": rand_translation, "cutout": rand_cutout}
+
+
+def rotate_quarters(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The self-supervised rotation task's input (Chen et al., 2019, SS-GAN): image i turned by (i mod 4) x 90
+    degrees counter-clockwise, and those quarter turns as class targets. Returns `(rotated, turns)`, `(B, C, S, S)` and
+    `(B,)` in 0..3; the batch's order is random already, so the assignment needs no randomness of its own."""
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"rotate_quarters needs square images, got {tuple(x.shape[-2:])}")
+    rotated = x.clone()
+    for k in (1, 2, 3):
+        rotated[k::4] = torch.rot90(x[k::4], k, dims=(-2, -1))
+    return rotated, torch.arange(len(x), device=x.device) % 4  # (B, C, S, S), (B,)

@@ -107,6 +107,14 @@ def semi_supervised_d_loss(
     }
 
 
+def consistency_loss(class_logits: torch.Tensor, other_class_logits: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The Pi-model's consistency term (Laine & Aila, 2017) on unlabeled images: the squared distance between the class
+    probabilities of two random augmentations of the same images, summed over classes and averaged over images.
+    Both views get gradients: the discriminator must agree with itself, with no view as the fixed target."""
+    gap = class_logits.softmax(1) - other_class_logits.softmax(1)  # (B, K)
+    return {"loss": gap.pow(2).sum(1).mean()}
+
+
 def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> dict[str, torch.Tensor]:
     """Generator loss of feature matching (Salimans et al., 2016): || E f(x) - E f(G(z)) ||^2 over a discriminator
     layer's activations f, flattened per image. `real_features` should be detached (the target)."""

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from hfgan.augment import diff_augment, parse_policy, rand_color, rand_cutout, rand_translation
+from hfgan.augment import diff_augment, parse_policy, rand_color, rand_cutout, rand_translation, rotate_quarters
 
 
 def test_policy_parsing():
@@ -48,3 +48,14 @@ def test_whole_policy_is_differentiable():
     x = torch.randn(4, 3, 16, 16, requires_grad=True)
     diff_augment(x).pow(2).sum().backward()
     assert x.grad.abs().sum() > 0
+
+
+def test_rotate_quarters_turns_image_i_by_i_mod_4_quarters():
+    x = torch.randn(6, 3, 8, 8)
+    rotated, turns = rotate_quarters(x)
+    assert turns.tolist() == [0, 1, 2, 3, 0, 1]
+    for image, turned, k in zip(x, rotated, turns.tolist()):
+        assert torch.equal(turned, torch.rot90(image, k, dims=(1, 2)))
+    assert not torch.equal(rotated[1], x[1])  # a quarter turn of random pixels changes them
+    with pytest.raises(ValueError, match="square"):
+        rotate_quarters(torch.zeros(2, 3, 8, 6))

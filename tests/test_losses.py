@@ -126,3 +126,13 @@ def test_inversion_loss_equals_a_hand_computation():
     torch.testing.assert_close(prediction.grad, 10 * 2 * (prediction - args[4]).detach() / 4)
     with pytest.raises(ValueError, match=r"fake_raw and its prediction must have the same shape"):
         inversion_loss(*args[:5], torch.zeros(2, 3), perceptual)
+
+
+def test_consistency_loss_is_zero_for_agreeing_views_and_the_squared_probability_gap_otherwise():
+    from hfgan.losses import consistency_loss
+
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]])
+    assert consistency_loss(logits, logits + 5.0)["loss"] == 0  # a shift leaves the probabilities as they are
+    other = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    gap = logits.softmax(1)[0] - 1 / 3
+    torch.testing.assert_close(consistency_loss(logits, other)["loss"], gap.pow(2).sum() / 2)

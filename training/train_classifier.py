@@ -43,13 +43,15 @@ from omegaconf import MISSING, DictConfig
 
 from common import training_run
 from hfgan import DCGANDiscriminator, DCGANGenerator, DiscriminatorClassifierPipeline
-from hfgan.augment import DiffAugment
+from hfgan.augment import DiffAugment, rotate_quarters
 from hfgan.data import balanced_weights, load_image_dataset, resolve_data_source
-from hfgan.losses import classification_loss, feature_matching_loss, g_loss, semi_supervised_d_loss
+from hfgan.losses import classification_loss, consistency_loss, feature_matching_loss, g_loss, semi_supervised_d_loss
 from hfgan.metrics import evaluate_classifier
 from hfgan.training import (
+    EMA,
     DCGANModelConfig,
     DCGANRunConfig,
+    EMAConfig,
     ScheduleConfig,
     batch_indices,
     check_finite,
@@ -85,6 +87,8 @@ class LabelsConfig:
 class LossConfig:
     generator: str = MISSING
     unsupervised_weight: float = MISSING
+    rotation_weight: float = MISSING
+    consistency_weight: float = MISSING
 
 
 @dataclass
@@ -97,7 +101,7 @@ class ProbeConfig:
 @dataclass
 class EvalConfig:  # replaces the sample-quality metrics of RunConfig: a classifier is scored on its test split
     every: int = MISSING
-    bn_batches: int = MISSING
+    bn_batches: int | None = MISSING  # None: every calibration image once
 
 
 @dataclass
@@ -108,6 +112,7 @@ class TrainClassifierConfig(DCGANRunConfig):
     loss: LossConfig = field(default_factory=LossConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    ema: EMAConfig = field(default_factory=EMAConfig)
     metrics: EvalConfig = field(default_factory=EvalConfig)
 
 
@@ -120,6 +125,10 @@ def check_choices(cfg: DictConfig) -> None:
     if cfg.method == "probe" and not cfg.probe.discriminator:
         raise ValueError("method=probe needs probe.discriminator=<folder or Hub id of an unsupervised "
                          "DCGANDiscriminator>, e.g. zoo/dcgan-emoji/discriminator or <train_dcgan run>/release/discriminator")
+    for term in ("rotation_weight", "consistency_weight"):
+        if cfg.loss[term] and cfg.method != "ssgan":
+            raise ValueError(f"loss.{term}={cfg.loss[term]}: the term learns from unlabeled images, which only "
+                             f"method=ssgan uses; set it to 0 for method={cfg.method}")
     DiffAugment(list(cfg.augment.policy))  # an unknown transform fails now
 
 
@@ -189,17 +198,30 @@ def train(cfg: DictConfig) -> dict:
             discriminator = DCGANDiscriminator(cfg.model.d_channels, image_size, num_classes=len(id2label),
                                                id2label=id2label, dropout=cfg.model.d_dropout,
                                                norm=cfg.model.d_norm)
-        models, optimizers = {"discriminator": discriminator}, {}
-        generator = None
+        models, optimizers, states = {"discriminator": discriminator}, {}, {}
+        generator = rotation_head = None
+        d_params = list(discriminator.parameters())
+        if cfg.loss.rotation_weight:  # 4 quarter turns from D's last features; a training aid, not released
+            rotation_head = torch.nn.Linear(discriminator.feature_dim * 16, 4)  # (B, C * 4 * 4) -> (B, 4)
+            states["rotation_head"] = rotation_head
+            d_params += list(rotation_head.parameters())
         if method != "probe":
-            optimizers["opt_d"] = torch.optim.Adam(discriminator.parameters(), lr=cfg.optim.d_lr, betas=betas)
+            optimizers["opt_d"] = torch.optim.Adam(d_params, lr=cfg.optim.d_lr, betas=betas)
         if method == "ssgan":
             generator = DCGANGenerator(cfg.model.latent_dim, cfg.model.g_channels, image_size)
             models["generator"] = generator
             optimizers["opt_g"] = torch.optim.Adam(generator.parameters(), lr=cfg.optim.g_lr, betas=betas)
-        run.track(models=models, optimizers=optimizers)
+        ema = None
+        if cfg.ema.decay and method != "probe":  # classify with an average of the discriminator's recent weights
+            ema = EMA(discriminator, decay=cfg.ema.decay, warmup=cfg.ema.warmup)
+            models["discriminator_ema"], states["ema"] = ema.model, ema
+        run.track(models=models, optimizers=optimizers, states=states)
         device = accelerator.device
         discriminator.to(device)
+        if ema is not None:
+            ema.model.to(device)
+        if rotation_head is not None:
+            rotation_head = accelerator.prepare(rotation_head.to(device))
         opt_d, opt_g = optimizers.get("opt_d"), optimizers.get("opt_g")
         if method != "probe":
             discriminator, opt_d = accelerator.prepare(discriminator, opt_d)
@@ -211,14 +233,22 @@ def train(cfg: DictConfig) -> dict:
         calibration = labeled if method == "supervised" else torch.arange(num_images)
         bn_rng = torch.Generator().manual_seed(cfg.seed + 1)  # its own RNG: training draws stay as they are
 
-        def real_batch() -> torch.Tensor:
-            pick = calibration[torch.randint(len(calibration), (cfg.batch_size,), generator=bn_rng)]
-            return train_set[pick][0].to(device)  # (B, 3, S, S) in [-1, 1]
+        def recalibrate(model) -> None:
+            """BatchNorm statistics from `metrics.bn_batches` random batches of the calibration images, or from
+            every one of them once (None): then the same statistics at every evaluation, without sampling noise."""
+            if cfg.metrics.bn_batches is None:
+                picks = list(calibration.split(cfg.batch_size))
+            else:
+                picks = [calibration[torch.randint(len(calibration), (cfg.batch_size,), generator=bn_rng)]
+                         for _ in range(cfg.metrics.bn_batches)]
+            batches = iter(picks)
+            recalibrate_batch_norm(model, lambda: train_set[next(batches)][0].to(device), len(picks))  # (B, 3, S, S)
 
         def classifier_pipeline() -> DiscriminatorClassifierPipeline:
-            """The current discriminator as a classifier (probe fitted for `probe`), BatchNorm from real images."""
-            model = accelerator.unwrap_model(discriminator)
-            recalibrate_batch_norm(model, real_batch, cfg.metrics.bn_batches)
+            """The current discriminator (or its EMA) as a classifier (probe fitted for `probe`), BatchNorm from real
+            images."""
+            model = ema.model if ema is not None else accelerator.unwrap_model(discriminator)
+            recalibrate(model)
             if method == "probe":
                 model = with_fitted_probe(model, train_set, labeled, label_weights, id2label, cfg.probe.l2, device)
             return DiscriminatorClassifierPipeline(discriminator=model)
@@ -236,8 +266,12 @@ def train(cfg: DictConfig) -> dict:
                 "labels": f"{labels_used}: {len(labeled)} labeled of {num_images} training images",
                 "test split": f"{cfg.labels.test_split} ({len(test_set)} images)",
                 **({"generator loss": cfg.loss.generator} if method == "ssgan" else {}),
+                **({"rotation task": f"weight {cfg.loss.rotation_weight}"} if rotation_head is not None else {}),
+                **({"consistency term": f"weight {cfg.loss.consistency_weight}"}
+                   if method == "ssgan" and cfg.loss.consistency_weight else {}),
                 **({"probed discriminator": cfg.probe.discriminator} if method == "probe" else {}),
                 "augmentation": augment.description,
+                **({"weights": f"EMA of the discriminator's (decay {cfg.ema.decay})"} if ema is not None else {}),
             },
         )
         if method == "probe":  # nothing to train: `finish` fits the probe, evaluates and releases
@@ -270,10 +304,23 @@ def train(cfg: DictConfig) -> dict:
                     d_out = semi_supervised_d_loss(real_out.class_logits[batch:].float(), y,
                                                    real_out.logits[:batch].float(), fake_logits.float(),
                                                    cfg.loss.unsupervised_weight)
+                    if rotation_head is not None:  # which way up is each unlabeled image (Chen et al., 2019)
+                        turned, turns = rotate_quarters(augment(x))
+                        rotation = classification_loss(
+                            rotation_head(discriminator(turned).features.flatten(1)).float(), turns)
+                        d_out["loss"] = d_out["loss"] + cfg.loss.rotation_weight * rotation["loss"]
+                        d_out.update(loss_rotation=rotation["loss"].detach(), rotation_accuracy=rotation["accuracy"])
+                    if cfg.loss.consistency_weight:  # the same unlabeled images, augmented anew, same classes
+                        again = consistency_loss(real_out.class_logits[:batch].float(),
+                                                 discriminator(augment(x)).class_logits.float())
+                        d_out["loss"] = d_out["loss"] + cfg.loss.consistency_weight * again["loss"]
+                        d_out["loss_consistency"] = again["loss"].detach()
             check_finite(step, d_out["loss"], run.out)
             opt_d.zero_grad(set_to_none=True)
             accelerator.backward(d_out["loss"])
             opt_d.step()
+            if ema is not None:
+                ema.update(accelerator.unwrap_model(discriminator))
 
             g_out = {}
             if method == "ssgan":  # the generator chases the real images' features in the updated discriminator
@@ -293,7 +340,8 @@ def train(cfg: DictConfig) -> dict:
             if run.due(cfg.logging.every, at_end=True):
                 run.log({
                     "loss_d": d_out["loss"].item(),
-                    **{k: d_out[k].item() for k in ("loss_supervised", "loss_unsupervised", "d_real", "d_fake")
+                    **{k: d_out[k].item() for k in ("loss_supervised", "loss_unsupervised", "d_real", "d_fake",
+                                                 "loss_rotation", "rotation_accuracy", "loss_consistency")
                        if k in d_out},
                     "train_accuracy": d_out["train_accuracy"].item(),  # on the (augmented) labeled batch
                     **({"loss_g": g_out["loss"].item()} if g_out else {}),

@@ -10,7 +10,7 @@ from datasets import Dataset, Features, Image
 
 from hfgan import DCGANDiscriminator, DCGANGenerator, DiscriminatorClassifierPipeline, HfGanPipeline
 from hfgan.data import resolve_data_source
-from hfgan.training import list_checkpoints
+from hfgan.training import TrainingRun, list_checkpoints
 
 EMOJI_GROUPS = 9
 
@@ -55,17 +55,27 @@ def test_probe_fits_an_unsupervised_discriminator_without_training(run_classifie
 
 
 def test_resume_continues_to_the_same_weights(run_classifier, tmp_path):
-    run_classifier("method=ssgan", output_dir=tmp_path / "straight")
-    run_classifier("method=ssgan", "max_steps=2", output_dir=tmp_path / "split")
-    run_classifier("method=ssgan", "resume=latest", output_dir=tmp_path / "split")
-    for part in ("discriminator", "generator"):
+    # with the rotation task, whose head is no part of the release but of the checkpoint, and the EMA
+    terms = ("method=ssgan", "loss.rotation_weight=1", "ema.decay=0.9")
+    run_classifier(*terms, output_dir=tmp_path / "straight")
+    run_classifier(*terms, "max_steps=2", output_dir=tmp_path / "split")
+    run_classifier(*terms, "resume=latest", output_dir=tmp_path / "split")
+    records = [json.loads(line) for line in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert all(0 <= r["rotation_accuracy"] <= 1 and r["loss_rotation"] > 0 for r in records if "loss_d" in r)
+    for part in ("discriminator", "discriminator_ema", "generator"):
         a = list_checkpoints(tmp_path / "straight" / "checkpoints")[-1] / part
         b = list_checkpoints(tmp_path / "split" / "checkpoints")[-1] / part
-        cls = DCGANDiscriminator if part == "discriminator" else DCGANGenerator
+        cls = DCGANGenerator if part == "generator" else DCGANDiscriminator
         wa, wb = cls.from_pretrained(a).state_dict(), cls.from_pretrained(b).state_dict()
         for name in wa:
             if "running" not in name and "num_batches" not in name:
                 assert torch.equal(wa[name], wb[name]), (part, name)
+    # the release classifies with the EMA's weights, not the last step's
+    released = DiscriminatorClassifierPipeline.from_pretrained(tmp_path / "straight" / "release").discriminator
+    last = list_checkpoints(tmp_path / "straight" / "checkpoints")[-1]
+    for part, same in (("discriminator_ema", True), ("discriminator", False)):
+        weight = DCGANDiscriminator.from_pretrained(last / part).state_dict()["main.0.weight"]
+        assert torch.equal(released.state_dict()["main.0.weight"], weight) == same, part
 
 
 def unlabeled_parquet(path):
@@ -87,6 +97,7 @@ def unlabeled_parquet(path):
         (["method=gan"], "method='gan': choose one of ssgan, probe, supervised"),
         (["loss.generator=hinge"], "loss.generator='hinge'"),
         (["method=probe"], "method=probe needs probe.discriminator"),
+        (["method=supervised", "loss.rotation_weight=1"], "only method=ssgan uses"),
         (["labels.per_class=500"], "asked for 500 labeled groups per class, but class 0 has"),
         (["labels.column=subgroup", "labels.per_class=null"], None),  # fine: a string column, 90-odd classes
         (["labels.column=nope"], "no label column 'nope'"),
@@ -141,3 +152,34 @@ def test_learning_rates_ramp_down_with_the_run_and_the_discriminator_can_drop_ba
     assert lr_d == pytest.approx({1: 1e-3, 2: 1e-3, 3: 1e-3, 4: 5.5e-4})
     released = DiscriminatorClassifierPipeline.from_pretrained(tmp_path / "run" / "release").discriminator
     assert released.config.norm == "weight"
+
+
+def test_a_budget_ends_a_long_schedule_and_the_ramp_follows_the_clock(run_classifier, tmp_path, monkeypatch, capsys):
+    # a fake clock: one "minute" per step, so 8 minutes end a 100-step schedule at step 8 on any machine, and the
+    # ramp over the last half of the run follows the clock (by the steps' fraction it would not have started)
+    monkeypatch.setattr(TrainingRun, "elapsed_minutes", lambda self: float(self.step))
+    summary = run_classifier("max_minutes=8", "max_steps=100", "schedule.lr_ramp_down=0.5", "schedule.lr_final=0",
+                             "optim.d_lr=1e-3", "logging.progress_bar=true")
+    assert summary["steps"] == 8 and summary["stopped_by"] == "max_minutes=8.0"
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    lr_d = {r["step"]: r["lr_d"] for r in records if "lr_d" in r}
+    assert lr_d == pytest.approx({1: 1e-3, 2: 1e-3, 3: 1e-3, 4: 1e-3, 5: 1e-3, 6: 7.5e-4, 7: 5e-4, 8: 2.5e-4})
+    assert "8.0/8 min, 8 steps" in capsys.readouterr().err  # the progress bar counts the budget's minutes
+    _, card = card_of(tmp_path / "run" / "release")
+    assert "| steps | 8 steps in 8.0 minutes (budget) |" in card  # and the card says what ended the run
+
+
+def test_batch_norm_statistics_from_every_training_image_once(run_classifier, tmp_path):
+    from hfgan.data import load_image_dataset
+
+    run_classifier("method=ssgan", "metrics.bn_batches=null", "metrics.every=0")
+    released = DiscriminatorClassifierPipeline.from_pretrained(tmp_path / "run" / "release").discriminator
+    images = load_image_dataset("emoji", split="train", image_size=16).images  # what ssgan calibrates on, in order
+    batch_means = []
+    with torch.no_grad():
+        for chunk in torch.arange(len(images)).split(8):  # batch_size=8
+            x = images[chunk].float() / 127.5 - 1
+            batch_means.append(released.main[:3](x).mean((0, 2, 3)))  # conv, LeakyReLU, conv: the first BatchNorm's input
+    bn = released.main[3]
+    assert isinstance(bn, torch.nn.BatchNorm2d)
+    torch.testing.assert_close(bn.running_mean, torch.stack(batch_means).mean(0), rtol=1e-4, atol=1e-5)
