@@ -12,7 +12,11 @@ Three methods, on any prepared dataset with a label column (docs/classifier.md):
   images only, with the same augmentation.
 
     # semi-supervised, 10 labels per class (base emoji) of the shipped emoji set: the zoo's dcgan-emoji-classifier
+    # (8,000 steps with the learning rates ramped down over the second half, or 20 minutes, whichever comes first)
     python training/train_classifier.py
+    # a quicker look, or the whole schedule whatever it takes
+    python training/train_classifier.py max_minutes=5
+    python training/train_classifier.py max_minutes=null
     # the supervised-only baseline on the same labels
     python training/train_classifier.py method=supervised
     # a linear probe on the zoo's unsupervised DCGAN discriminator
@@ -23,6 +27,9 @@ Three methods, on any prepared dataset with a label column (docs/classifier.md):
     # your own labeled images: prepare once (a folder per class), then train
     hfgan prepare-data my_photos/ --size 64 --out my-photos-64.parquet
     python training/train_classifier.py data.source=my-photos-64.parquet data.name=my-photos labels.group_by=null
+    # the handwritten digits and the letters of docs/classifier.md (built locally by data/*/build_*_dataset.py)
+    python training/train_classifier.py data.source=data/digits data.name=mnist-5k-32 labels.group_by=null
+    python training/train_classifier.py data.source=data/letters data.name=letters-32 labels.group_by=glyph
     # tiny, for tests
     python training/train_classifier.py experiment=classifier_debug output_dir=/tmp/classifier-debug
     # push the release to the Hub (token from HF_TOKEN or `hf auth login`)
