@@ -286,7 +286,7 @@ class TrainingRun:
             "command": f"`{self.command}`" if self.command else None,
             "dataset": cfg.data.name,
             "steps": self._steps_text(),
-            "images seen": self.images_seen,
+            "images seen": f"{int(self.images_seen):,}",
             "wall time": f"{self.wall_seconds() / 60:.1f} min",
             "hardware": hardware_summary(),
             "batch size": cfg.batch_size * self.world,
