@@ -66,6 +66,7 @@ from hfgan.training import (
     ramp_down,
     recalibrate_batch_norm,
     run_main,
+    set_learning_rates,
     step_seed,
     validate_config,
 )
@@ -275,7 +276,7 @@ def train(cfg: DictConfig) -> dict:
                 **({"generator loss": cfg.loss.generator} if method == "ssgan" else {}),
                 **({"rotation task": f"weight {cfg.loss.rotation_weight}"} if rotation_head is not None else {}),
                 **({"consistency term": f"weight {cfg.loss.consistency_weight}"}
-                   if method == "ssgan" and cfg.loss.consistency_weight else {}),
+                   if cfg.loss.consistency_weight else {}),  # ssgan only (check_choices)
                 **({"probed discriminator": cfg.probe.discriminator} if method == "probe" else {}),
                 "augmentation": augment.description,
                 **({"weights": f"EMA of the discriminator's (decay {cfg.ema.decay})"} if ema is not None else {}),
@@ -289,9 +290,7 @@ def train(cfg: DictConfig) -> dict:
         while run.next_step():
             step = run.step
             lr_scale = ramp_down(run.progress, cfg.schedule.lr_ramp_down, cfg.schedule.lr_final)  # by steps or clock
-            for opt, lr in ((opt_d, cfg.optim.d_lr), (opt_g, cfg.optim.g_lr)):
-                if opt is not None:
-                    opt.param_groups[0]["lr"] = lr * lr_scale
+            set_learning_rates([(opt_d, cfg.optim.d_lr), (opt_g, cfg.optim.g_lr)], lr_scale)
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
             pick = labeled[torch.multinomial(label_weights, batch, replacement=True)]  # seeded by (seed, step, rank)
             x_labeled, y = (t.to(device) for t in train_set[pick])  # (B, 3, S, S) in [-1, 1], (B,)

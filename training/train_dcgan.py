@@ -60,6 +60,7 @@ from hfgan.training import (
     recalibrate_batch_norm,
     resolve_resume,
     run_main,
+    set_learning_rates,
     step_seed,
     validate_config,
 )
@@ -221,8 +222,7 @@ def train(cfg: DictConfig) -> dict:
         while run.next_step():
             step = run.step
             lr_scale = ramp_down(run.progress, cfg.schedule.lr_ramp_down, cfg.schedule.lr_final)  # by steps or clock
-            for opt, lr in ((opt_g, cfg.optim.g_lr), (opt_d, cfg.optim.d_lr)):
-                opt.param_groups[0]["lr"] = lr * lr_scale
+            set_learning_rates([(opt_g, cfg.optim.g_lr), (opt_d, cfg.optim.d_lr)], lr_scale)
             torch.manual_seed(step_seed(cfg.seed, step, rank))  # this step's draws depend only on (seed, step, rank)
             real = run.real_batch(dataset)  # (B, 3, S, S) in [-1, 1]
             z = torch.randn(cfg.batch_size, cfg.model.latent_dim, device=device)

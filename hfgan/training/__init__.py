@@ -33,7 +33,7 @@ _MODULES = {  # where each public name lives; imported on first use
     ".probe": ["fit_linear_probe"],
     ".release": ["HubPusher", "PushError", "Releaser", "push_folder", "save_release"],
     ".run": ["TrainingRun", "check_finite", "hardware_summary", "prepare_output_dir", "run_main"],
-    ".schedule": ["ramp_down", "run_progress"],
+    ".schedule": ["ramp_down", "run_progress", "set_learning_rates"],
     ".stop": ["GracefulStop"],
 }
 
@@ -64,5 +64,5 @@ if TYPE_CHECKING:
     from .probe import fit_linear_probe
     from .release import HubPusher, PushError, Releaser, push_folder, save_release
     from .run import TrainingRun, check_finite, hardware_summary, prepare_output_dir, run_main
-    from .schedule import ramp_down, run_progress
+    from .schedule import ramp_down, run_progress, set_learning_rates
     from .stop import GracefulStop

@@ -8,6 +8,11 @@ is spent whatever the machine's speed, instead of stopping in the middle of a sc
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
 
 def run_progress(step: int, max_steps: int, elapsed_minutes: float = 0.0, max_minutes: float | None = None) -> float:
     """The fraction of the run done, in [0, 1]: max(step / max_steps, elapsed_minutes / max_minutes)."""
@@ -35,3 +40,12 @@ def ramp_down(progress: float, length: float, final: float = 0.0) -> float:
         return 1.0
     t = min((progress - start) / length, 1.0)  # 0 -> 1 over the ramp
     return 1.0 + t * (final - 1.0)
+
+
+def set_learning_rates(optimizers: list[tuple[torch.optim.Optimizer | None, float]], scale: float) -> None:
+    """Set each optimiser's learning rate to its base rate times `scale` (e.g. `ramp_down`'s factor at this step);
+    `optimizers` pairs an optimiser (None: skipped, a network this run does not train) with its base rate."""
+    for optimizer, base_lr in optimizers:
+        if optimizer is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = base_lr * scale

@@ -16,6 +16,7 @@ from hfgan.training import (
     resolve_resume,
     run_progress,
     save_checkpoint,
+    set_learning_rates,
 )
 from hfgan.utils import atomic_directory
 
@@ -160,6 +161,13 @@ def test_run_progress_is_the_further_of_steps_and_budget():
         run_progress(1, 10, 1.0, 0)
     with pytest.raises(ValueError, match="max_steps"):
         run_progress(1, 0)
+
+
+def test_set_learning_rates_scales_every_group_and_skips_a_missing_optimiser():
+    net = torch.nn.Linear(2, 2)
+    opt = torch.optim.Adam([{"params": [net.weight]}, {"params": [net.bias]}], lr=1.0)
+    set_learning_rates([(opt, 2e-4), (None, 1.0)], 0.5)
+    assert [group["lr"] for group in opt.param_groups] == pytest.approx([1e-4, 1e-4])
 
 
 def test_ramp_down_is_flat_then_linear_to_its_final_value():
