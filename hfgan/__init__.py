@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from .models.blobgan.layout_net import BlobLayoutNet
     from .models.dcgan import DCGANDiscriminator, DCGANGenerator
     from .models.emoji_cnn import EmojiFeatureNet
+    from .models.stylegan.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
+    from .models.stylegan.stylegan3 import StyleGAN3Generator
     from .pipelines.blobgan import BlobGANPipeline
     from .pipelines.classifier import DiscriminatorClassifierPipeline
     from .pipelines.dcgan import DCGANPipeline
     from .pipelines.pipeline_utils import HfGanPipeline
+    from .pipelines.stylegan import StyleGANPipeline

@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "prepare-data": "hfgan.commands.prepare_data",
     "prepare-scenes": "hfgan.commands.prepare_scenes",
     "demo": "hfgan.commands.demo",
+    "convert-pkl": "hfgan.commands.convert_pkl",
 }
 
 

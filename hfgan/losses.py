@@ -122,6 +122,14 @@ def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tens
     return {"loss": gap.pow(2).sum(), "feature_gap": gap.abs().mean().detach()}
 
 
+def blob_size_floor(sizes: torch.Tensor, floor: float) -> dict[str, torch.Tensor]:
+    """A floor under each blob's batch-mean size s (BlobGAN; not in the paper): mean over blob indices of
+    relu(floor - mean_batch s_k). Zero while every index keeps its mean above the floor; an index the generator
+    is shrinking away is pushed back, so it must draw something there (docs/research/blobgan-dead-blobs, H4).
+    `sizes` (B, K)."""
+    return {"loss": F.relu(floor - sizes.mean(0)).mean()}
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # BlobGAN inversion: an encoder E maps images to the raw layout vector beta; the frozen generator G renders it back.
 

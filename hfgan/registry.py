@@ -20,9 +20,12 @@ LOADABLE: dict[str, list[str]] = {
     "hfgan.models.blobgan.layout_net": ["BlobLayoutNet"],
     "hfgan.models.dcgan": ["DCGANDiscriminator", "DCGANGenerator"],
     "hfgan.models.emoji_cnn": ["EmojiFeatureNet"],
+    "hfgan.models.stylegan.stylegan2": ["StyleGAN2Discriminator", "StyleGAN2Generator"],
+    "hfgan.models.stylegan.stylegan3": ["StyleGAN3Generator"],
     "hfgan.pipelines.blobgan": ["BlobGANPipeline"],
     "hfgan.pipelines.classifier": ["DiscriminatorClassifierPipeline"],
     "hfgan.pipelines.dcgan": ["DCGANPipeline"],
+    "hfgan.pipelines.stylegan": ["StyleGANPipeline"],
 }
 
 # Everything `import hfgan` exports: the loadable classes, the pipelines' base class and BlobGAN's editable layouts

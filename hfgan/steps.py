@@ -50,6 +50,7 @@ def gan_step(
     step: int,
     accelerator=None,
     check: Callable[[torch.Tensor], None] | None = None,
+    g_penalty: Callable[[], torch.Tensor] | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """
     One discriminator step, then one generator step, on one batch of real images.
@@ -67,6 +68,8 @@ def gan_step(
         accelerator (`accelerate.Accelerator`, *optional*): its autocast and backward; None: plain fp32 backward.
         check (`Callable[[torch.Tensor], None]`, *optional*): called on each loss before its backward (e.g. to stop
             before a non-finite loss reaches the weights).
+        g_penalty (`Callable[[], torch.Tensor]`, *optional*): a term added to the generator's loss, called after
+            `generate` (e.g. a prior on what `generate` drew); logged as `penalty`.
 
     Returns:
         `(d_out, g_out)`: the named scalars of the discriminator's loss (`loss`, `d_real`, `d_fake`, and
@@ -87,6 +90,9 @@ def gan_step(
     # Generator step: fool the just-updated discriminator on freshly augmented fakes
     with autocast():
         g_out = g_loss(kind, discriminator(augment(fake)).logits.float())
+        if g_penalty is not None:
+            g_out["penalty"] = g_penalty()
+            g_out["loss"] = g_out["loss"] + g_out["penalty"]
     if check is not None:
         check(g_out["loss"])
     opt_g.zero_grad(set_to_none=True)
@@ -101,4 +107,6 @@ def gan_scalars(d_out: dict[str, torch.Tensor], g_out: dict[str, torch.Tensor]) 
                "d_fake": d_out["d_fake"].item()}
     if "r1_grad_norm2" in d_out:
         scalars["r1_grad_norm2"] = d_out["r1_grad_norm2"].item()
+    if "penalty" in g_out:
+        scalars["g_penalty"] = g_out["penalty"].item()
     return scalars

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "diffusers", "datasets", "transformers", "huggingface_hub", "numpy", "PIL")
 PACKAGES = (
     "hfgan", "hfgan.models", "hfgan.pipelines", "hfgan.metrics", "hfgan.data", "hfgan.training", "hfgan.integrations",
+    "hfgan.conversion",
 )
 
 

@@ -136,3 +136,41 @@ def test_consistency_loss_is_zero_for_agreeing_views_and_the_squared_probability
     other = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     gap = logits.softmax(1)[0] - 1 / 3
     torch.testing.assert_close(consistency_loss(logits, other)["loss"], gap.pow(2).sum() / 2)
+
+
+def test_blob_size_floor():
+    from hfgan.losses import blob_size_floor
+
+    sizes = torch.tensor([[2.0, -1.0, 0.5], [2.0, -3.0, 1.5]], requires_grad=True)  # index means 2, -2, 1
+    loss = blob_size_floor(sizes, floor=1.0)["loss"]
+    assert loss.item() == pytest.approx(3.0 / 3)  # only index 1 is below: relu(1 - (-2)) / 3 indices
+    loss.backward()
+    assert sizes.grad[:, 1].tolist() == pytest.approx([-0.5 / 3, -0.5 / 3])  # descent grows index 1
+    assert sizes.grad[:, [0, 2]].abs().sum() == 0
+    assert blob_size_floor(sizes.detach(), floor=-5.0)["loss"].item() == 0.0
+
+
+def test_gan_step_adds_the_generator_penalty():
+    from hfgan.steps import gan_scalars, gan_step
+
+    torch.manual_seed(0)
+    g = torch.nn.Linear(4, 3 * 4 * 4)
+    d = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 1))
+
+    class Logits(torch.nn.Module):
+        def forward(self, x):
+            return type("Out", (), {"logits": d(x).squeeze(1)})()
+
+    def generate():
+        return g(torch.randn(2, 4)).view(2, 3, 4, 4)
+
+    opt_g, opt_d = torch.optim.SGD(g.parameters(), lr=0.0), torch.optim.SGD(d.parameters(), lr=0.0)
+    kwargs = dict(augment=lambda x: x, kind="non_saturating", r1_gamma=0.0, r1_every=16, step=1)
+    torch.manual_seed(1)
+    _, plain = gan_step(generate, Logits(), torch.zeros(2, 3, 4, 4), opt_g, opt_d, **kwargs)
+    torch.manual_seed(1)
+    _, penalised = gan_step(generate, Logits(), torch.zeros(2, 3, 4, 4), opt_g, opt_d, **kwargs,
+                            g_penalty=lambda: torch.tensor(0.25))
+    assert penalised["loss"].item() == pytest.approx(plain["loss"].item() + 0.25)
+    assert gan_scalars({"loss": torch.tensor(1.0), "d_real": torch.tensor(0.5), "d_fake": torch.tensor(0.5)},
+                       penalised)["g_penalty"] == 0.25

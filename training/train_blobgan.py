@@ -35,6 +35,8 @@ from omegaconf import MISSING, DictConfig
 from common import training_run
 from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet, render_layout
 from hfgan.augment import DiffAugment
+from hfgan.losses import blob_size_floor
+from hfgan.metrics.inversion import blob_usage
 from hfgan.steps import gan_scalars, gan_step
 from hfgan.training import (
     EMA,
@@ -76,6 +78,8 @@ class BlobGANOptimConfig(GANOptimConfig):
 class LossConfig:
     r1_gamma: float = MISSING
     r1_every: int = MISSING
+    size_floor: float = MISSING
+    size_floor_weight: float = MISSING
 
 
 @dataclass
@@ -170,8 +174,12 @@ def train(cfg: DictConfig) -> dict:
         def generate() -> torch.Tensor:
             """Generated images from jittered layouts (the layout kept for logging), (B, 3, S, S)."""
             z = torch.randn(cfg.batch_size, m.latent_dim, device=device)
-            layouts[:] = [layout_net(z).jittered(jitter.xy, jitter.size, jitter.angle)]
-            return generator(layouts[0]).sample
+            layouts[:] = [layout_net(z)]  # before jitter: what the model chose, for logging
+            return generator(layouts[0].jittered(jitter.xy, jitter.size, jitter.angle)).sample
+
+        def size_floor() -> torch.Tensor:
+            """Keeps every blob index's mean size above loss.size_floor (off with weight 0)."""
+            return cfg.loss.size_floor_weight * blob_size_floor(layouts[0].sizes, cfg.loss.size_floor)["loss"]
 
         while run.next_step():
             step = run.step
@@ -181,7 +189,8 @@ def train(cfg: DictConfig) -> dict:
             d_out, g_out = gan_step(generate, discriminator, real, opt_g, opt_d, augment=augment,
                                     kind="non_saturating", r1_gamma=cfg.loss.r1_gamma, r1_every=cfg.loss.r1_every,
                                     step=step, accelerator=accelerator,
-                                    check=lambda loss: check_finite(step, loss, run.out))
+                                    check=lambda loss: check_finite(step, loss, run.out),
+                                    g_penalty=size_floor if cfg.loss.size_floor_weight else None)
             ema_layout.update(accelerator.unwrap_model(layout_net))
             ema_generator.update(accelerator.unwrap_model(generator))
 
@@ -189,6 +198,7 @@ def train(cfg: DictConfig) -> dict:
             if run.due(cfg.logging.every, at_end=True):
                 run.log({**gan_scalars(d_out, g_out),
                          "blob_size_mean": layouts[0].sizes.mean().item(),  # s: do blobs grow, shrink or vanish?
+                         **blob_usage(layouts[0], image_size),  # how many blobs a sample uses, and which
                          "ema_decay": ema_generator.current_decay()})
             if run.due(cfg.logging.sample_every):
                 run.log_samples()

@@ -71,6 +71,21 @@ def visible_blobs(layout, resolution: int, threshold: float = VISIBLE_ALPHA) -> 
     return blob_peak_alphas(layout, resolution) > threshold
 
 
+def blob_usage(layout, resolution: int, live_share: float = 0.1) -> dict[str, float]:
+    """How many blobs a batch of layouts uses: `visible_blobs_per_sample` (mean and `_std` over the batch) and
+    `live_blobs`, the number of blob indices visible in more than `live_share` of the samples.
+
+    A model whose count follows the scene has a std above 0; one that settled on a fixed set of indices has
+    `live_blobs` equal to the mean count and a std near 0 (docs/research/blobgan-dead-blobs).
+    """
+    with torch.no_grad():
+        visible = visible_blobs(layout, resolution).float()  # (B, K)
+    per_sample = visible.sum(1)
+    return {"visible_blobs_per_sample": per_sample.mean().item(),
+            "visible_blobs_std": per_sample.std(unbiased=False).item(),
+            "live_blobs": (visible.mean(0) > live_share).sum().item()}
+
+
 def _inside(x: float, y: float, box: Sequence[float]) -> bool:
     x0, y0, x1, y1 = box
     return x0 <= x < x1 and y0 <= y < y1

@@ -11,6 +11,8 @@ _MODULES = {  # where each public name lives; imported on first use
     ".dcgan": ["DCGANDiscriminator", "DCGANDiscriminatorOutput", "DCGANGenerator", "DCGANGeneratorOutput"],
     ".emoji_cnn": ["EmojiFeatureNet", "EmojiFeatureNetOutput"],
     ".modeling_utils": ["HfGanModel"],
+    ".stylegan.stylegan2": ["StyleGAN2Discriminator", "StyleGAN2DiscriminatorOutput", "StyleGAN2Generator"],
+    ".stylegan.stylegan3": ["StyleGAN3Generator", "StyleGANGeneratorOutput"],
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
@@ -24,3 +26,5 @@ if TYPE_CHECKING:
     from .dcgan import DCGANDiscriminator, DCGANDiscriminatorOutput, DCGANGenerator, DCGANGeneratorOutput
     from .emoji_cnn import EmojiFeatureNet, EmojiFeatureNetOutput
     from .modeling_utils import HfGanModel
+    from .stylegan.stylegan2 import StyleGAN2Discriminator, StyleGAN2DiscriminatorOutput, StyleGAN2Generator
+    from .stylegan.stylegan3 import StyleGAN3Generator, StyleGANGeneratorOutput

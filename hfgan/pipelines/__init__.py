@@ -7,6 +7,7 @@ _MODULES = {  # where each public name lives; imported on first use
     ".classifier": ["DiscriminatorClassifierPipeline"],
     ".dcgan": ["DCGANPipeline"],
     ".pipeline_utils": ["HfGanPipeline"],
+    ".stylegan": ["StyleGANPipeline", "StyleGANPipelineOutput"],
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
@@ -16,3 +17,4 @@ if TYPE_CHECKING:
     from .classifier import DiscriminatorClassifierPipeline
     from .dcgan import DCGANPipeline
     from .pipeline_utils import HfGanPipeline
+    from .stylegan import StyleGANPipeline, StyleGANPipelineOutput

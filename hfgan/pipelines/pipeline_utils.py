@@ -80,6 +80,13 @@ def check_generates(pipe) -> None:
         raise TypeError(problem)
 
 
+def annotation_names(annotation) -> set[str]:
+    """The class names an `__init__` annotation allows: `"A | B"` (a string, under postponed evaluation) or a class."""
+    if isinstance(annotation, type):
+        return {annotation.__name__}
+    return {name.strip() for name in str(annotation).split("|")}
+
+
 def pipeline_for(model: torch.nn.Module, task: str | None = None) -> HfGanPipeline | None:
     """The hfgan pipeline made of `model` alone (a `DCGANGenerator` -> a `DCGANPipeline`), or None if there is none.
 
@@ -92,7 +99,7 @@ def pipeline_for(model: torch.nn.Module, task: str | None = None) -> HfGanPipeli
         if task is not None and cls._card_task != task:
             continue
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
-        if len(parameters) != 1 or parameters[0].annotation not in (type(model), type(model).__name__):
+        if len(parameters) != 1 or type(model).__name__ not in annotation_names(parameters[0].annotation):
             continue
         if cls.incompatibility(model) is None:
             return cls(**{parameters[0].name: model})

@@ -12,6 +12,7 @@ from hfgan.metrics.backbones import FeatureBackbone
 from hfgan.metrics.inversion import (
     blob_object_alignment,
     blob_peak_alphas,
+    blob_usage,
     evaluate_inversion,
     latent_error,
     psnr,
@@ -50,6 +51,17 @@ def test_visible_blobs():
     assert peaks[0, 1] > 0.99 and peaks[0, 0] < 0.01 and peaks[0, 2] == 0
     assert visible_blobs(layout, 64).tolist() == [[False, True, False]]
     assert visible_blobs(layout.remove(1), 64).tolist() == [[True, False, False]]  # uncovered, blob 0 shows
+
+
+def test_blob_usage():
+    """Three images: blob 1 visible alone (twice), then blobs 0 and 2 visible apart: counts 1, 1, 2."""
+    one = one_image_layout(xs=[0.5, 0.5, 0.1], ys=[0.5, 0.5, 0.1], sizes=[5.0, 10.0, REMOVED_SIZE])
+    two = one_image_layout(xs=[0.2, 0.5, 0.8], ys=[0.2, 0.5, 0.8], sizes=[5.0, REMOVED_SIZE, 5.0])
+    usage = blob_usage(BlobLayout.cat([one, one, two]), 64)
+    assert usage["visible_blobs_per_sample"] == pytest.approx(4 / 3)
+    assert usage["visible_blobs_std"] == pytest.approx(math.sqrt(2 / 9))  # population std of 1, 1, 2
+    assert usage["live_blobs"] == 3  # each index is visible in more than 10% of the samples
+    assert blob_usage(BlobLayout.cat([one, one, two]), 64, live_share=0.5)["live_blobs"] == 1
 
 
 def test_blob_object_alignment_by_hand():

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .filters import conv2d_resample
+
 ACT_GAIN = math.sqrt(2.0)  # leaky ReLU(0.2) followed by this gain keeps activations at unit variance
 
 
@@ -23,16 +25,32 @@ def lrelu(x: torch.Tensor) -> torch.Tensor:
 
 
 class EqualLinear(nn.Module):
-    """A linear layer with an equalised learning rate; `bias_init` sets every bias (1 for style affines)."""
+    """A linear layer with an equalised learning rate (StyleGAN's fully connected layer).
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, bias_init: float = 0.0):
+    Args:
+        bias_init: every bias (1 for style affines), or one value per output.
+        lr_multiplier: scales this layer's effective learning rate: the stored weights are divided by it and the
+            forward multiplies it back (StyleGAN's mapping network uses 0.01).
+        weight_init: the standard deviation of the effective initial weights (0 for StyleGAN3's input transform).
+        activation: "linear", or "lrelu" (leaky ReLU 0.2 times sqrt(2), after the bias).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, bias_init=0.0,
+                 lr_multiplier: float = 1.0, weight_init: float = 1.0, activation: str = "linear"):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_features, in_features))
-        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init))) if bias else None
-        self.scale = 1 / math.sqrt(in_features)
+        if activation not in ("linear", "lrelu"):
+            raise ValueError(f"activation must be 'linear' or 'lrelu', got {activation!r}")
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) * (weight_init / lr_multiplier))
+        bias_init = torch.as_tensor(bias_init, dtype=torch.float32).expand(out_features)
+        self.bias = nn.Parameter(bias_init / lr_multiplier) if bias else None
+        self.scale = lr_multiplier / math.sqrt(in_features)
+        self.bias_gain = lr_multiplier
+        self.activation = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight * self.scale, self.bias)
+        bias = None if self.bias is None else self.bias * self.bias_gain
+        x = F.linear(x, self.weight * self.scale, bias)
+        return lrelu(x) if self.activation == "lrelu" else x
 
 
 class EqualConv2d(nn.Module):
@@ -54,6 +72,35 @@ def stage_channels(resolution: int, channel_base: int, channel_max: int) -> int:
 
 
 # ------------------------------------------------------------------------------------------------------ synthesis
+
+
+def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
+                     padding: int = 0, up: int = 1, resample_filter: torch.Tensor | None = None,
+                     input_gain: torch.Tensor | None = None, prenormalize: bool = False) -> torch.Tensor:
+    """StyleGAN2's modulated convolution with one style per image (StyleGAN2 and StyleGAN3): scale the weights'
+    input channels by the style, divide each output channel by its norm (demodulation), and run the batch as one
+    grouped convolution, upsampled 2x through `resample_filter` when `up=2` ([`conv2d_resample`]).
+
+    x (B, C_in, H, W), weight (C_out, C_in, k, k), styles (B, C_in) -> (B, C_out, H', W').
+
+    Args:
+        input_gain: a scalar or (B, C_in) scale of the input channels (StyleGAN3: 1 / its tracked input magnitude).
+        prenormalize: StyleGAN3 normalises weights and styles to unit mean square first; the demodulation cancels
+            it up to rounding, but it keeps float16 in range, and parity with NVIDIA's outputs needs the same order.
+    """
+    b = x.shape[0]
+    c_out, c_in, kh, kw = weight.shape
+    if demodulate and prenormalize:
+        weight = weight * weight.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
+        styles = styles * styles.square().mean().rsqrt()
+    w = weight.unsqueeze(0) * styles[:, None, :, None, None]  # (B, C_out, C_in, k, k)
+    if demodulate:
+        w = w * (w.square().sum(dim=[2, 3, 4], keepdim=True) + 1e-8).rsqrt()  # unit norm per output channel
+    if input_gain is not None:
+        w = w * input_gain.expand(b, c_in)[:, None, :, None, None]
+    x = conv2d_resample(x.reshape(1, b * c_in, *x.shape[2:]), w.reshape(b * c_out, c_in, kh, kw).to(x.dtype),
+                        resample_filter, up=up, padding=padding, groups=b)  # (1, B * C_out, H', W')
+    return x.reshape(b, c_out, *x.shape[2:])
 
 
 class SpatialModulatedConv2d(nn.Module):

@@ -1,0 +1,95 @@
+"""Issue 24's second blob target, measured on generated samples: the share of a sample's objects that some visible
+blob carries (moving the blob moves the object).
+
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/carry_rate.py RELEASE [N=32] > out.json
+
+- The objects of a sample are the connected components (4-connected, at least MIN_AREA pixels) of
+  |G(layout) - G(layout with every blob removed)| > THRESHOLD (channel mean, images in [-1, 1]): what the blobs add
+  over the background.
+- An object is carried by blob k if, with blob k moved right by DX of the width, at least half of the object's pixels
+  shifted by DX are object pixels of the moved image, and at least half of the pixels it leaves (its pixels not
+  covered by its shifted self) are not: the object went with the blob.
+- Only visible blobs are moved (composite alpha > 0.5 somewhere, hfgan's definition). Truncation 1, no jitter.
+
+Needs scipy (connected components); run from the repository root.
+"""
+import json
+import sys
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+torch.set_num_threads(1)
+from hfgan import BlobGANPipeline  # noqa: E402
+from hfgan.metrics.inversion import visible_blobs  # noqa: E402
+from hfgan.models.blobgan.layout import BlobLayout  # noqa: E402
+
+THRESHOLD, MIN_AREA, DX = 0.3, 16, 0.2
+
+
+def render(gen, layout):
+    with torch.no_grad():
+        return gen(layout, noise_mode="const").sample  # (B, 3, S, S)
+
+
+def object_mask(image, background):
+    return ((image - background).abs().mean(1) > THRESHOLD).numpy()  # (B, S, S)
+
+
+def shifted(mask, px):
+    out = np.zeros_like(mask)
+    if px < mask.shape[1]:
+        out[:, px:] = mask[:, : mask.shape[1] - px]
+    return out
+
+
+def main():
+    release = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 32
+    pipe = BlobGANPipeline.from_pretrained(release)
+    net, gen = pipe.layout_net.eval(), pipe.generator.eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        layout = net(torch.randn(n, net.config.latent_dim))
+    size = gen.config.image_size if hasattr(gen.config, "image_size") else render(gen, layout[:1]).shape[-1]
+    px = round(DX * size)
+    empty = layout
+    for k in range(layout.num_blobs):
+        empty = empty.remove(k)
+    image, background = render(gen, layout), render(gen, empty)
+    objects = object_mask(image, background)
+    visible = visible_blobs(layout, size)  # (N, K)
+    moved_masks = {k: object_mask(render(gen, layout.move(k, dx=DX)), background) for k in range(layout.num_blobs)}
+    per_sample, counts, carried_total, objects_total = [], [], 0, 0
+    for i in range(n):
+        labels, num = ndimage.label(objects[i])
+        comps = [labels == j for j in range(1, num + 1) if (labels == j).sum() >= MIN_AREA]
+        carried = 0
+        for comp in comps:
+            target = shifted(comp[None], px)[0]
+            left = comp & ~target
+            for k in np.flatnonzero(visible[i].numpy()):
+                moved = moved_masks[k][i]
+                arrives = (moved & target).sum() / max(target.sum(), 1) >= 0.5
+                leaves = left.sum() == 0 or (moved & left).sum() / left.sum() <= 0.5
+                if arrives and leaves:
+                    carried += 1
+                    break
+        counts.append(len(comps))
+        carried_total += carried
+        objects_total += len(comps)
+        if comps:
+            per_sample.append(carried / len(comps))
+    print(json.dumps({
+        "release": release, "samples": n, "threshold": THRESHOLD, "min_area": MIN_AREA, "dx": DX,
+        "visible_blobs_per_sample": round(float(visible.float().sum(1).mean()), 3),
+        "objects_per_sample": round(float(np.mean(counts)), 3),
+        "carried_share_mean_over_samples": round(float(np.mean(per_sample)), 3) if per_sample else None,
+        "carried_share_all_objects": round(carried_total / max(objects_total, 1), 3),
+        "object_pixel_share": round(float(objects.mean()), 3),
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Sampling from a StyleGAN2 or StyleGAN3 generator, with truncation, class labels and access to the w latents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import PIL.Image
+import torch
+from diffusers.utils import BaseOutput
+from diffusers.utils.torch_utils import randn_tensor
+
+from ..models import StyleGAN2Generator, StyleGAN3Generator
+from .pipeline_utils import HfGanPipeline
+
+
+@dataclass
+class StyleGANPipelineOutput(BaseOutput):
+    """
+    Output of [`StyleGANPipeline`].
+
+    Args:
+        images (`list[PIL.Image.Image]`, `np.ndarray` or `torch.Tensor`): The generated images (see `output_type`).
+        ws (`torch.Tensor` of shape `(num_images, num_ws, w_dim)`, *optional*): The w latents the images were
+            rendered from (after truncation), on the CPU, with `return_latents=True`: edit them and pass them back
+            as `ws=`.
+    """
+
+    images: list[PIL.Image.Image] | np.ndarray | torch.Tensor
+    ws: torch.Tensor | None = None
+
+
+class StyleGANPipeline(HfGanPipeline):
+    r"""
+    Pipeline for image generation with a [`StyleGAN3Generator`] or a [`StyleGAN2Generator`]: z -> w (the mapping
+    network, truncated towards the mean w) -> image. NVIDIA's pretrained networks load after `hfgan convert-pkl`.
+
+    This class inherits from [`HfGanPipeline`] and so from diffusers' [`DiffusionPipeline`] (saving, loading by folder
+    or Hub repo id, `.to(device)`, progress bars); `push_to_hub` writes an hfgan model card.
+
+    Parameters:
+        generator ([`StyleGAN3Generator`] or [`StyleGAN2Generator`]): the generator.
+    """
+
+    model_cpu_offload_seq = "generator"
+    _hub_tags = ["stylegan"]
+    _card_task = "unconditional-image-generation"
+
+    def __init__(self, generator: StyleGAN3Generator | StyleGAN2Generator):
+        super().__init__()
+        self.register_modules(generator=generator)
+
+    def class_labels(self, labels, num_images: int) -> torch.Tensor | None:
+        """Class indices (an int or one per image) or one-hot rows -> (num_images, c_dim) on the generator's device;
+        None for an unconditional generator. A conditional one needs labels."""
+        c_dim = self.generator.config.c_dim
+        if not c_dim:
+            if labels is not None:
+                raise ValueError("this generator is unconditional: do not pass class_labels")
+            return None
+        if labels is None:
+            raise ValueError(f"this generator is conditional: pass class_labels (class indices < {c_dim} or one-hot rows)")
+        labels = torch.as_tensor(labels)
+        if labels.dim() == 2:
+            if labels.shape != (num_images, c_dim):
+                raise ValueError(f"one-hot class_labels must have shape ({num_images}, {c_dim}), got {tuple(labels.shape)}")
+            return labels.float().to(self._execution_device)
+        labels = labels.long().flatten().expand(num_images) if labels.numel() == 1 else labels.long().flatten()
+        if len(labels) != num_images or labels.min() < 0 or labels.max() >= c_dim:
+            raise ValueError(f"class_labels must be {num_images} class indices in [0, {c_dim}), got {labels.tolist()}")
+        return torch.nn.functional.one_hot(labels, c_dim).float().to(self._execution_device)
+
+    @torch.no_grad()
+    def map(
+        self,
+        num_images: int | None = None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        latents: torch.Tensor | None = None,
+        class_labels=None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
+        r"""
+        The w latents of z latents (drawn from N(0, I) with `generator`, or given as `latents` `(N, z_dim)`), truncated
+        as in `__call__`: `(num_images, num_ws, w_dim)` on the generator's device. The same seed gives the w of the
+        image `__call__` makes.
+        """
+        num_images = self.resolve_num_images(num_images, None, latents, "latents")
+        z_dim = self.generator.config.z_dim
+        device, dtype = self._execution_device, self.generator.dtype
+        if latents is None:
+            latents = randn_tensor((num_images, z_dim), generator=generator, device=device, dtype=dtype)
+        elif latents.dim() != 2 or latents.shape[1] != z_dim:
+            raise ValueError(f"latents must have shape (num_images, {z_dim}), got {tuple(latents.shape)}")
+        c = self.class_labels(class_labels, num_images)
+        return self.generator.map(latents.to(device=device, dtype=dtype), c, truncation_psi, truncation_cutoff)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        num_images: int | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        class_labels=None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        latents: torch.Tensor | None = None,
+        ws: torch.Tensor | None = None,
+        noise_mode: str = "const",
+        output_type: str = "pil",
+        return_latents: bool = False,
+        return_dict: bool = True,
+        max_batch_size: int = 64,
+        batch_size: int | None = None,
+    ) -> StyleGANPipelineOutput | tuple:
+        r"""
+        Generate images.
+
+        Args:
+            num_images (`int`, *optional*, defaults to 1, or the number of `latents` or `ws`):
+                How many images to generate.
+            truncation_psi (`float`, defaults to 1.0):
+                Pull each w towards the mean w by this factor (w_avg + psi (w - w_avg)): below 1 trades variety for
+                typical, cleaner images (0.7 is common); 1 samples the learned distribution.
+            truncation_cutoff (`int`, *optional*):
+                Truncate only the first this many layers' w (coarse features); all by default.
+            class_labels (`int`, `list[int]`, or a one-hot tensor `(num_images, c_dim)`, *optional*):
+                Classes of a conditional generator (required for one, refused for an unconditional one).
+            generator (`torch.Generator` or `list[torch.Generator]`, *optional*):
+                Random generator(s) for z; the same seed gives the same images whatever `max_batch_size` is.
+            latents (`torch.Tensor` of shape `(num_images, z_dim)`, *optional*):
+                z latents to use instead of drawing new ones.
+            ws (`torch.Tensor` of shape `(num_images, num_ws, w_dim)` or `(num_images, w_dim)`, *optional*):
+                w latents to render directly (e.g. from `map`, an earlier `return_latents=True`, or an edit); the
+                mapping network and truncation are skipped.
+            noise_mode (`str`, defaults to `"const"`):
+                StyleGAN2's per-pixel noise: `"const"` (the generator's stored noise: the same w gives the same
+                image), `"random"` (fresh noise from torch's global RNG) or `"none"`. StyleGAN3 has no noise.
+            output_type (`str`, defaults to `"pil"`):
+                `"pil"`, `"np"` (array `(N, H, W, C)` in [0, 1]) or `"pt"` (tensor `(N, C, H, W)` in [0, 1]).
+            return_latents (`bool`, defaults to `False`):
+                Also return the ws the images came from (`StyleGANPipelineOutput.ws`).
+            return_dict (`bool`, defaults to `True`):
+                Return a [`StyleGANPipelineOutput`] instead of a tuple `(images,)` (`(images, ws)` with
+                `return_latents`).
+            max_batch_size (`int`, defaults to 64):
+                Largest chunk sent through the generator at once; bounds memory for large `num_images`.
+            batch_size (`int`, *optional*):
+                Alias of `num_images`, as diffusers pipelines call it.
+
+        Example:
+
+        ```py
+        >>> import torch
+        >>> from hfgan import StyleGAN3Generator, StyleGANPipeline
+
+        >>> pipe = StyleGANPipeline(generator=StyleGAN3Generator(z_dim=8, w_dim=8, img_resolution=16,
+        ...     channel_base=256, channel_max=8, num_layers=4, num_critical=1, margin_size=2))
+        >>> # pipe = StyleGANPipeline.from_pretrained("user/stylegan3-t-ffhqu-256")  # converted with hfgan convert-pkl
+        >>> out = pipe(num_images=4, truncation_psi=0.7, generator=torch.Generator().manual_seed(0),
+        ...            return_latents=True)
+        >>> len(out.images), tuple(out.ws.shape)
+        (4, (4, 6, 8))
+        >>> again = pipe(ws=out.ws, output_type="pt").images  # the same images, from their w
+        ```
+
+        Returns:
+            [`StyleGANPipelineOutput`] or `tuple`.
+        """
+        # 0. Check the request
+        self.check_output_type(output_type)
+        self.check_max_batch_size(max_batch_size)
+        if noise_mode not in ("const", "random", "none"):
+            raise ValueError(f"noise_mode must be 'const', 'random' or 'none', got {noise_mode!r}")
+        if ws is not None and latents is not None:
+            raise ValueError("pass latents (z) or ws (w), not both")
+        num_images = self.resolve_num_images(num_images, batch_size, ws if ws is not None else latents,
+                                             "ws" if ws is not None else "latents")
+        num_ws, w_dim = self.generator.num_ws, self.generator.config.w_dim
+
+        # 1. The w latents: given, or z drawn all at once (chunking never changes which z an image gets) and mapped
+        if ws is None:
+            ws = self.map(num_images, generator, latents, class_labels, truncation_psi, truncation_cutoff)
+        else:
+            if ws.dim() == 2 and ws.shape[1] == w_dim:
+                ws = ws.unsqueeze(1).repeat(1, num_ws, 1)  # one w for every layer
+            if ws.dim() != 3 or ws.shape[1:] != (num_ws, w_dim):
+                raise ValueError(f"ws must have shape (num_images, {num_ws}, {w_dim}) or (num_images, {w_dim}), "
+                                 f"got {tuple(ws.shape)}")
+            ws = ws.to(device=self._execution_device, dtype=self.generator.dtype)
+
+        # 2. Render in chunks, in eval mode, each chunk post-processed to [0, 1] in the requested layout
+        with self.eval_mode():
+            image = self.images_in_chunks(
+                num_images, lambda start, stop: self.generator.synthesize(ws[start:stop], noise_mode=noise_mode),
+                output_type, max_batch_size,
+            )
+
+        self.maybe_free_model_hooks()
+        ws = ws.cpu() if return_latents else None
+        if not return_dict:
+            return (image, ws) if return_latents else (image,)
+        return StyleGANPipelineOutput(images=image, ws=ws)

@@ -1,0 +1,109 @@
+"""StyleGANPipeline: shapes and output types, seeded determinism across chunking, truncation, w latents in and out,
+class labels, save/load through HfGanPipeline, `hfgan sample`, bad input."""
+
+import pytest
+import torch
+
+from hfgan import HfGanPipeline, StyleGAN2Generator, StyleGAN3Generator, StyleGANPipeline
+from hfgan.cli import main
+from hfgan.pipelines.pipeline_utils import pipeline_for
+
+
+def tiny_pipe(kind: str = "stylegan3", **overrides) -> StyleGANPipeline:
+    torch.manual_seed(0)
+    if kind == "stylegan3":
+        generator = StyleGAN3Generator(**{**dict(z_dim=8, w_dim=8, img_resolution=16, channel_base=256,
+                                                  channel_max=8, num_layers=4, num_critical=1, margin_size=2),
+                                          **overrides})
+    else:
+        generator = StyleGAN2Generator(**{**dict(z_dim=8, w_dim=8, img_resolution=16, mapping_layers=2,
+                                                  channel_base=64, channel_max=8), **overrides})
+    generator.mapping.w_avg.normal_()
+    pipe = StyleGANPipeline(generator=generator)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.mark.parametrize("kind", ["stylegan3", "stylegan2"])
+def test_shapes_determinism_and_chunking(kind):
+    pipe = tiny_pipe(kind)
+    out = pipe(num_images=5, generator=torch.Generator().manual_seed(0), output_type="pt", return_latents=True)
+    assert out.images.shape == (5, 3, 16, 16) and 0 <= out.images.min() and out.images.max() <= 1
+    assert out.ws.shape == (5, pipe.generator.num_ws, 8)
+    chunked = pipe(num_images=5, generator=torch.Generator().manual_seed(0), output_type="pt", max_batch_size=2)
+    torch.testing.assert_close(chunked.images, out.images)
+    assert pipe(num_images=2, output_type="np").images.shape == (2, 16, 16, 3)
+    assert len(pipe(num_images=2).images) == 2 and pipe(num_images=1).images[0].size == (16, 16)
+    images, ws = pipe(num_images=2, return_latents=True, return_dict=False)
+    assert len(images) == 2 and ws.shape[0] == 2
+
+
+def test_ws_round_trip_truncation_and_map():
+    pipe = tiny_pipe()
+    def seeded():
+        return dict(num_images=3, generator=torch.Generator().manual_seed(1))
+
+    out = pipe(**seeded(), truncation_psi=0.7, output_type="pt", return_latents=True)
+    torch.testing.assert_close(pipe(ws=out.ws, output_type="pt").images, out.images)  # the images of their w
+    torch.testing.assert_close(pipe.map(**seeded(), truncation_psi=0.7).cpu(), out.ws)
+    w_avg = pipe.generator.mapping.w_avg
+    at_mean = pipe(**seeded(), truncation_psi=0.0, output_type="pt").images
+    torch.testing.assert_close(at_mean, pipe(ws=w_avg.expand(3, -1), output_type="pt").images)  # (N, w_dim) ws
+    z = torch.randn(2, 8)
+    torch.testing.assert_close(pipe(latents=z, output_type="pt").images,
+                               (pipe.generator(z).sample.clamp(-1, 1) + 1) / 2, atol=1e-6, rtol=0)
+
+
+def test_class_labels():
+    pipe = tiny_pipe("stylegan2", c_dim=3)
+    def seeded():
+        return dict(num_images=2, generator=torch.Generator().manual_seed(0), output_type="pt")
+
+    by_index = pipe(**seeded(), class_labels=[0, 2]).images
+    torch.testing.assert_close(pipe(**seeded(), class_labels=torch.eye(3)[[0, 2]]).images, by_index)
+    assert not torch.allclose(pipe(**seeded(), class_labels=1).images, by_index)
+    with pytest.raises(ValueError, match="conditional"):
+        pipe(num_images=2)
+    with pytest.raises(ValueError, match=r"class indices in \[0, 3\)"):
+        pipe(num_images=2, class_labels=[0, 3])
+    with pytest.raises(ValueError, match="unconditional"):
+        tiny_pipe()(num_images=1, class_labels=[0])
+
+
+def test_noise_modes():
+    pipe = tiny_pipe("stylegan2")
+    pipe.generator.synthesis.b16.conv1.noise_strength.data.fill_(1.0)
+    ws = pipe.map(num_images=1, generator=torch.Generator().manual_seed(0))
+    const = pipe(ws=ws, output_type="pt").images
+    torch.testing.assert_close(pipe(ws=ws, output_type="pt").images, const, atol=0, rtol=0)
+    assert not torch.equal(pipe(ws=ws, noise_mode="random", output_type="pt").images, const)
+    with pytest.raises(ValueError, match="noise_mode"):
+        pipe(ws=ws, noise_mode="fixed")
+
+
+def test_bad_input():
+    pipe = tiny_pipe()
+    with pytest.raises(ValueError, match="not both"):
+        pipe(latents=torch.randn(1, 8), ws=torch.randn(1, 8))
+    with pytest.raises(ValueError, match=r"ws must have shape \(num_images, 6, 8\)"):
+        pipe(ws=torch.randn(1, 5, 8))
+    with pytest.raises(ValueError, match=r"latents must have shape \(num_images, 8\)"):
+        pipe(latents=torch.randn(1, 7))
+    with pytest.raises(ValueError, match="num_images=2 but 1 ws"):
+        pipe(num_images=2, ws=torch.randn(1, 8))
+
+
+def test_save_load_sample_and_pipeline_for(tmp_path):
+    pipe = tiny_pipe()
+    pipe.save_pretrained(tmp_path / "pipe")
+    loaded = HfGanPipeline.from_pretrained(tmp_path / "pipe")
+    assert isinstance(loaded, StyleGANPipeline)
+    def seeded():
+        return dict(num_images=2, generator=torch.Generator().manual_seed(0), output_type="pt", truncation_psi=0.5)
+
+    torch.testing.assert_close(loaded(**seeded()).images, pipe(**seeded()).images)
+    assert main(["sample", "--model", str(tmp_path / "pipe"), "--out", str(tmp_path / "grid.png"),
+                 "--num-images", "4"]) == 0
+    assert (tmp_path / "grid.png").stat().st_size > 0
+    assert isinstance(pipeline_for(pipe.generator), StyleGANPipeline)  # "A | B" annotations are understood
+    assert isinstance(pipeline_for(tiny_pipe("stylegan2").generator), StyleGANPipeline)
