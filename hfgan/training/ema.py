@@ -25,12 +25,14 @@ class EMA:
         model: the network to average (its initial weights seed the average).
         decay: the decay reached in long runs.
         warmup: use the ramp min(decay, (1 + t) / (10 + t)); without it, `decay` from step 0.
+        copy_buffers: copy the network's buffers at each update (StyleGAN's running mean of w and tracked layer
+            magnitudes are statistics of the training, not weights to average; BatchNorm's are not: see above).
     """
 
-    def __init__(self, model: nn.Module, decay: float = 0.999, warmup: bool = True):
+    def __init__(self, model: nn.Module, decay: float = 0.999, warmup: bool = True, copy_buffers: bool = False):
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"ema decay must be in [0, 1), got {decay}")
-        self.decay, self.warmup = decay, warmup
+        self.decay, self.warmup, self.copy_buffers = decay, warmup, copy_buffers
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
         self.num_updates = 0
 
@@ -44,6 +46,10 @@ class EMA:
         ema_params = dict(self.model.named_parameters())
         for name, param in model.named_parameters():
             ema_params[name].lerp_(param.detach(), 1.0 - decay)  # ema = decay * ema + (1 - decay) * param
+        if self.copy_buffers:
+            ema_buffers = dict(self.model.named_buffers())
+            for name, buffer in model.named_buffers():
+                ema_buffers[name].copy_(buffer)
         self.num_updates += 1
 
     def state_dict(self) -> dict:

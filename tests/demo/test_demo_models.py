@@ -154,3 +154,15 @@ def test_two_releases_of_one_name_go_by_their_paths(tiny_zoo, tmp_path):
     shutil.copytree(tiny_zoo / "dcgan", tmp_path / "run" / "dcgan")
     models = DemoModels([str(tiny_zoo / "dcgan"), str(tmp_path / "run" / "dcgan")])
     assert list(models.pipelines) == [str(tiny_zoo / "dcgan"), str(tmp_path / "run" / "dcgan")]
+
+
+def test_a_stylegan_release_is_a_generator(tmp_path):
+    from hfgan import StyleGAN3Generator, StyleGANPipeline
+
+    generator = StyleGAN3Generator(z_dim=8, w_dim=8, img_resolution=16, channel_base=256, channel_max=8,
+                                   num_layers=4, num_critical=1, margin_size=2)
+    StyleGANPipeline(generator=generator).save_pretrained(tmp_path / "stylegan3")
+    models = DemoModels([str(tmp_path / "stylegan3")])
+    assert models.generators == ["stylegan3"] and not models.missing
+    grid = models.sample("stylegan3", 4, 7)
+    assert grid.size[0] > 0 and np.array_equal(pixels(grid), pixels(models.sample("stylegan3", 4, 7)))

@@ -180,3 +180,17 @@ def test_lowpass_design_and_upfirdn2d():
     assert up.shape == (1, 1, 16, 16)
     torch.testing.assert_close(up[..., 6:10, 6:10], torch.ones(1, 1, 4, 4), atol=1e-5, rtol=0)
     assert upfirdn2d(x, f, down=2, padding=5).shape == (1, 2, 4, 4)
+
+
+@pytest.mark.parametrize("up, down, padding, taps", [
+    (2, 1, [13, 12, 13, 12], 12), (4, 1, [-6, -9, -6, -9], 24), (1, 2, [3, -2, 1, 4], 12), (2, 2, [1, 1, 1, 1], 7),
+    (3, 1, [40, 40, 2, 2], 9), (2, 1, [3, 1, -2, 5], 5),
+])
+def test_separable_upfirdn2d_equals_the_literal_order(up, down, padding, taps):
+    """The polyphase, strided separable path against the 2-D path (zero insertion, padding, one 2-D convolution,
+    then subsampling) with the outer product of the same filter, on a non-square image with uneven padding."""
+    x = torch.randn(2, 3, 20, 17, dtype=torch.float64)
+    f = torch.rand(taps, dtype=torch.float64)
+    separable = upfirdn2d(x, f, up=up, down=down, padding=padding, gain=up**2)
+    literal = upfirdn2d(x, torch.outer(f, f), up=up, down=down, padding=padding, gain=up**2)
+    torch.testing.assert_close(separable, literal, atol=1e-12, rtol=0)

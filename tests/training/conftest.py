@@ -41,6 +41,11 @@ def run_classifier(tmp_path):
 
 
 @pytest.fixture
+def run_stylegan(tmp_path):
+    return script_runner("train_stylegan", "stylegan_debug", tmp_path)
+
+
+@pytest.fixture
 def run_blobgan(tmp_path, tiny_scenes):
     run = script_runner("train_blobgan", "blobgan_debug", tmp_path)
     return lambda *overrides, output_dir=None: run(f"data.source={tiny_scenes}", *overrides, output_dir=output_dir)

@@ -40,28 +40,62 @@ def upfirdn2d(
     """Upsample, pad, filter and downsample a batch of images: (B, C, H, W) -> (B, C, H', W') with
     H' = (H * up + y0 + y1 - taps + 1) // down (rounded up).
 
+    The result is that of inserting up - 1 zeros after each sample, padding, convolving with `f` and keeping every
+    `down`-th sample, but a separable filter runs polyphase (no products with the inserted zeros) and strided (no
+    outputs that downsampling drops): 1.6-1.8x faster on a CPU than the literal order (benchmarks/bench_stylegan.py).
+
     Args:
         f: a separable filter (taps,), applied along x then y, or a 2-D filter (taps_y, taps_x); None for identity.
             The filter is convolved, not correlated (it is flipped), which matters only for asymmetric filters.
         up: zeros inserted after each sample along x and y (up - 1 of them).
-        padding: added (or, negative, cropped) after upsampling, before filtering.
+        padding: added (or, negative, cropped) after upsampling, before filtering: [x0, x1, y0, y1], [x, y] or one.
         gain: overall scale; upsampling by `up` in 2-D needs gain up**2 to keep the signal's level.
     """
-    b, c, h, w = x.shape
-    if f is None:
-        f = torch.ones(1, 1, dtype=torch.float32, device=x.device)
     x0, x1, y0, y1 = _pair_padding(padding)
+    if f is not None and f.ndim == 1:
+        f = (f * gain**0.5).to(x.dtype)  # half the gain in each pass
+        return _fir_1d(_fir_1d(x, f, up, down, x0, x1, dim=3), f, up, down, y0, y1, dim=2)
+    b, c, h, w = x.shape
+    f = torch.ones(1, 1, device=x.device) if f is None else f
     if up > 1:  # zero insertion: (B, C, H, 1, W, 1) padded to (B, C, H, up, W, up)
         x = F.pad(x.reshape(b, c, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(b, c, h * up, w * up)
     x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
     x = x[:, :, max(-y0, 0):x.shape[2] - max(-y1, 0), max(-x0, 0):x.shape[3] - max(-x1, 0)]
-    f = (f * gain ** (f.ndim / 2)).to(x.dtype).flip(list(range(f.ndim)))  # flip: a convolution, not a correlation
-    if f.ndim == 1:  # separable: a 1-D pass along x, then along y
-        x = F.conv2d(x, f.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-        x = F.conv2d(x, f.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    else:
-        x = F.conv2d(x, f[None, None].expand(c, 1, *f.shape), groups=c)
-    return x[:, :, ::down, ::down]
+    f = (f * gain).to(x.dtype).flip([0, 1])  # flip: a convolution, not a correlation
+    return F.conv2d(x, f[None, None].expand(c, 1, *f.shape), stride=down, groups=c)
+
+
+def _fir_1d(x: torch.Tensor, f: torch.Tensor, up: int, down: int, p0: int, p1: int, dim: int) -> torch.Tensor:
+    """`upfirdn2d` along one axis (`dim` 3: width, 2: height) of (B, C, H, W) with a 1-D filter f (taps,)."""
+    b, c = x.shape[:2]
+    n, taps = x.shape[dim], f.numel()
+
+    def kernel(t: torch.Tensor, channels: int) -> torch.Tensor:  # (channels, 1, 1, k) or (channels, 1, k, 1)
+        return t.reshape(channels, 1, 1, -1) if dim == 3 else t.reshape(channels, 1, -1, 1)
+
+    def pad(t: torch.Tensor, lo: int, hi: int) -> torch.Tensor:  # negative values crop
+        return F.pad(t, [lo, hi] if dim == 3 else [0, 0, lo, hi])
+
+    stride = (1, down) if dim == 3 else (down, 1)
+    if up == 1:
+        return F.conv2d(pad(x, p0, p1), kernel(f.flip(0), 1).expand(c, -1, -1, -1), stride=stride, groups=c)
+    # The zero-inserted signal's full convolution is full[up j + k] = sum_j x[j] f[k]: output phase r (positions
+    # = r mod up) is x correlated with the taps f[r], f[r + up], ..., a filter of ceil(taps / up) taps.
+    q = -(-taps // up)
+    phases = F.pad(f, [0, q * up - taps]).view(q, up).t().flip(1)  # (up, q): each phase's taps, reversed
+    y = F.conv2d(pad(x, q - 1, q - 1), kernel(phases, up).repeat(c, 1, 1, 1), groups=c)  # (B, C*up, ...)
+    m = n + q - 1
+    if dim == 3:  # interleave the phases: (B, C, up, H, m) -> (B, C, H, m * up)
+        full = y.view(b, c, up, -1, m).permute(0, 1, 3, 4, 2).reshape(b, c, -1, m * up)
+    else:  # (B, C, up, m, W) -> (B, C, m * up, W)
+        full = y.view(b, c, up, m, -1).transpose(2, 3).reshape(b, c, m * up, -1)
+    # the padded signal's filtered output i is full[i + taps - 1 - p0]; outside full it is zero
+    out_len, start = n * up + p0 + p1 - taps + 1, taps - 1 - p0
+    lo, hi = max(-start, 0), max(start + out_len - m * up, 0)
+    out = pad(full, lo, hi).narrow(dim, start + lo, out_len)
+    if down > 1:
+        out = out[..., ::down] if dim == 3 else out[:, :, ::down]
+    return out
 
 
 def filtered_lrelu(
