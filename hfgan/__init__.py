@@ -23,6 +23,7 @@ __all__ += ["__version__"]
 install_transformers_hook()
 
 if TYPE_CHECKING:
+    from .editing import EditDirections
     from .models.blobgan.discriminator import BlobGANDiscriminator
     from .models.blobgan.encoder import BlobGANEncoder
     from .models.blobgan.generator import BlobGANGenerator

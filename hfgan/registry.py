@@ -14,6 +14,7 @@ import importlib
 
 # The classes a model_index.json may name: hfgan's networks and pipelines
 LOADABLE: dict[str, list[str]] = {
+    "hfgan.editing": ["EditDirections"],
     "hfgan.models.blobgan.discriminator": ["BlobGANDiscriminator"],
     "hfgan.models.blobgan.encoder": ["BlobGANEncoder"],
     "hfgan.models.blobgan.generator": ["BlobGANGenerator"],

@@ -10,6 +10,7 @@ import torch
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
+from ..editing import EditDirections
 from ..models import StyleGAN2Generator, StyleGAN3Generator
 from .pipeline_utils import HfGanPipeline
 
@@ -40,15 +41,20 @@ class StyleGANPipeline(HfGanPipeline):
 
     Parameters:
         generator ([`StyleGAN3Generator`] or [`StyleGAN2Generator`]): the generator.
+        directions ([`~hfgan.editing.EditDirections`], *optional*): named edit directions in the generator's w
+            space, applied by `pipe(..., edits={name: strength})`; saved and pushed with the pipeline.
     """
 
     model_cpu_offload_seq = "generator"
+    _optional_components = ["directions"]
     _hub_tags = ["stylegan"]
     _card_task = "unconditional-image-generation"
 
-    def __init__(self, generator: StyleGAN3Generator | StyleGAN2Generator):
+    def __init__(self, generator: StyleGAN3Generator | StyleGAN2Generator, directions: EditDirections | None = None):
         super().__init__()
-        self.register_modules(generator=generator)
+        if directions is not None:
+            directions.check_generator(generator.num_ws, generator.config.w_dim)
+        self.register_modules(generator=generator, directions=directions)
 
     def class_labels(self, labels, num_images: int) -> torch.Tensor | None:
         """Class indices (an int or one per image) or one-hot rows -> (num_images, c_dim) on the generator's device;
@@ -105,6 +111,8 @@ class StyleGANPipeline(HfGanPipeline):
         generator: torch.Generator | list[torch.Generator] | None = None,
         latents: torch.Tensor | None = None,
         ws: torch.Tensor | None = None,
+        edits: dict[str, float] | None = None,
+        directions: EditDirections | None = None,
         noise_mode: str = "const",
         output_type: str = "pil",
         return_latents: bool = False,
@@ -132,6 +140,12 @@ class StyleGANPipeline(HfGanPipeline):
             ws (`torch.Tensor` of shape `(num_images, num_ws, w_dim)` or `(num_images, w_dim)`, *optional*):
                 w latents to render directly (e.g. from `map`, an earlier `return_latents=True`, or an edit); the
                 mapping network and truncation are skipped.
+            edits (`dict[str, float]`, *optional*):
+                Move every w by strength x direction for each `{name: strength}` (e.g. `{"sefa_0": 3.0}`), after
+                truncation; the names are those of `directions` (or the pipeline's). The returned ws are the edited
+                ones.
+            directions ([`~hfgan.editing.EditDirections`], *optional*):
+                Directions to take `edits` from instead of the pipeline's own.
             noise_mode (`str`, defaults to `"const"`):
                 StyleGAN2's per-pixel noise: `"const"` (the generator's stored noise: the same w gives the same
                 image), `"random"` (fresh noise from torch's global RNG) or `"none"`. StyleGAN3 has no noise.
@@ -177,7 +191,8 @@ class StyleGANPipeline(HfGanPipeline):
                                              "ws" if ws is not None else "latents")
         num_ws, w_dim = self.generator.num_ws, self.generator.config.w_dim
 
-        # 1. The w latents: given, or z drawn all at once (chunking never changes which z an image gets) and mapped
+        # 1. The w latents: given, or z drawn all at once (chunking never changes which z an image gets) and mapped;
+        #    then edited
         if ws is None:
             ws = self.map(num_images, generator, latents, class_labels, truncation_psi, truncation_cutoff)
         else:
@@ -187,6 +202,12 @@ class StyleGANPipeline(HfGanPipeline):
                 raise ValueError(f"ws must have shape (num_images, {num_ws}, {w_dim}) or (num_images, {w_dim}), "
                                  f"got {tuple(ws.shape)}")
             ws = ws.to(device=self._execution_device, dtype=self.generator.dtype)
+        if edits:
+            directions = directions if directions is not None else self.directions
+            if directions is None:
+                raise ValueError("edits need directions: pass directions=, or load a pipeline that has them "
+                                 "(hfgan.editing: sefa_directions, ganspace_directions, interfacegan_direction)")
+            ws = directions.apply(ws, edits)  # checks the names and that the directions fit this generator
 
         # 2. Render in chunks, in eval mode, each chunk post-processed to [0, 1] in the requested layout
         with self.eval_mode():

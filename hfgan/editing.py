@@ -1,0 +1,210 @@
+"""Edit directions in StyleGAN's w space: found without labels (SeFa, GANSpace) or with them (InterFaceGAN), saved and
+loaded like any hfgan model, and applied by `StyleGANPipeline(..., directions=...)` as `pipe(ws=w, edits={...})`.
+
+- [`sefa_directions`]: closed form from the generator's style affine weights (Shen & Zhou, 2021): the directions in w
+  that move the styles most, the eigenvectors of A^T A over the layers' (row-normalised) affine weights A.
+- [`ganspace_directions`]: the principal components of sampled w (Härkönen et al., 2020).
+- [`interfacegan_direction`]: the normal of a linear boundary between w with and without an attribute (Shen et al.,
+  2020); the labels may come from a user or from an hfgan `DiscriminatorClassifierPipeline`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from diffusers import ModelMixin  # noqa: F401  diffusers finds a pipeline component's loader by this name in its module
+from diffusers.configuration_utils import register_to_config
+
+from .models.modeling_utils import HfGanModel, check_int
+
+METHODS = ("sefa", "ganspace", "interfacegan", "custom")
+
+
+class EditDirections(HfGanModel):
+    r"""
+    Named unit directions in a StyleGAN generator's w space, with where and how they were found.
+
+    Saved as safetensors (the vectors) and a config (names, method, w size, layers, scores); a `StyleGANPipeline`
+    carries one as its optional `directions` component, so directions push and load with the pipeline.
+
+    Args:
+        w_dim (`int`): Size of w of the generator the directions belong to; applying them to another is an error.
+        names (`list[str]`): One unique name per direction (e.g. `["smile", "age"]`).
+        method (`str`, defaults to `"custom"`): How they were found: "sefa", "ganspace", "interfacegan" or "custom".
+        layers (`list[int]`, *optional*): The w indices (layers) an edit moves; None for all of them. SeFa directions
+            found on some layers apply to those layers.
+        scores (`list[float]`, *optional*): One number per direction: SeFa's eigenvalue, GANSpace's explained
+            variance ratio, InterFaceGAN's training accuracy.
+
+    Example:
+
+    ```py
+    >>> import torch
+    >>> from hfgan.editing import EditDirections
+
+    >>> directions = EditDirections(w_dim=4, names=["left", "right"])
+    >>> directions.set_vectors(torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]))
+    >>> directions.apply(torch.zeros(1, 3, 4), {"left": 2.0})[0, :, 0].tolist()
+    [2.0, 2.0, 2.0]
+    ```
+    """
+
+    _hub_tags = ["stylegan", "editing"]
+    _card_task = "unconditional-image-generation"
+
+    @register_to_config
+    def __init__(self, w_dim: int, names: list[str], method: str = "custom", layers: list[int] | None = None,
+                 scores: list[float] | None = None):
+        super().__init__()
+        check_int("w_dim", w_dim)
+        names = list(names)
+        if not names or len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+            raise ValueError(f"names must be unique non-empty strings, got {names}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if scores is not None and len(scores) != len(names):
+            raise ValueError(f"scores must have one value per direction ({len(names)}), got {len(scores)}")
+        self.register_buffer("vectors", torch.zeros(len(names), w_dim))  # (K, w_dim), unit rows once set
+
+    def set_vectors(self, vectors: torch.Tensor) -> EditDirections:
+        """Store `vectors` (K, w_dim), each scaled to unit length (an edit's strength is then in units of w)."""
+        expected = (len(self.config.names), self.config.w_dim)
+        if vectors.shape != expected:
+            raise ValueError(f"vectors must have shape {expected}, got {tuple(vectors.shape)}")
+        norms = vectors.norm(dim=1, keepdim=True)
+        if (norms == 0).any():
+            raise ValueError("a direction is the zero vector")
+        self.vectors.copy_(vectors / norms)
+        return self
+
+    def direction(self, name: str) -> torch.Tensor:
+        """The unit vector (w_dim,) called `name`."""
+        return self.vectors[self._index(name)]
+
+    def _index(self, name: str) -> int:
+        if name not in self.config.names:
+            raise ValueError(f"no direction {name!r}; these directions are {self.config.names}")
+        return self.config.names.index(name)
+
+    def check_generator(self, num_ws: int, w_dim: int) -> None:
+        """Raise ValueError unless these directions fit a generator with `num_ws` layers of w of size `w_dim`."""
+        if w_dim != self.config.w_dim:
+            raise ValueError(f"these directions are for a generator with w of size {self.config.w_dim}; this "
+                             f"generator's w has size {w_dim}")
+        layers = self.config.layers or []
+        if any(not 0 <= i < num_ws for i in layers):
+            raise ValueError(f"these directions move w layers {layers}; this generator has {num_ws}")
+
+    def apply(self, ws: torch.Tensor, edits: Mapping[str, float]) -> torch.Tensor:
+        """ws (B, num_ws, w_dim) moved by strength * direction for each `{name: strength}` of `edits`, on this
+        object's layers (all by default); a new tensor."""
+        self.check_generator(ws.shape[1], ws.shape[2])
+        delta = torch.zeros(ws.shape[2], device=ws.device, dtype=ws.dtype)
+        for name, strength in edits.items():
+            delta = delta + float(strength) * self.vectors[self._index(name)].to(ws.device, ws.dtype)
+        ws = ws.clone()
+        layers = self.config.layers if self.config.layers is not None else slice(None)
+        ws[:, layers] += delta
+        return ws
+
+    def forward(self, ws: torch.Tensor, edits: Mapping[str, float]) -> torch.Tensor:
+        return self.apply(ws, edits)
+
+
+def style_affines(generator) -> list[tuple[int, torch.nn.Module]]:
+    """(w index, affine layer) of every style the synthesis network reads from w: each StyleGAN2 convolution and
+    toRGB, each StyleGAN3 layer (not the input's transform)."""
+    synthesis = generator.synthesis
+    if hasattr(synthesis, "layer_names"):  # StyleGAN3: layer i reads ws[i + 1]
+        return [(i + 1, getattr(synthesis, name).affine) for i, name in enumerate(synthesis.layer_names)]
+    found, start = [], 0
+    for res in synthesis.block_resolutions:  # StyleGAN2: a block reads ws[start : start + num_conv + 1]
+        block = getattr(synthesis, f"b{res}")
+        convs = [block.conv1] if block.num_conv == 1 else [block.conv0, block.conv1]
+        found += [(start + i, conv.affine) for i, conv in enumerate(convs)]
+        found.append((start + block.num_conv, block.torgb.affine))
+        start += block.num_conv
+    return found
+
+
+@torch.no_grad()
+def sefa_directions(generator, num_directions: int = 5, layers: Sequence[int] | None = None) -> EditDirections:
+    """SeFa's directions: the top eigenvectors of A^T A, A the style affine weights (one row per style channel,
+    each row scaled to unit length) of the layers `layers` (w indices; all by default). No sampling, no labels.
+    Scores are the eigenvalues, largest first."""
+    affines = [(i, a) for i, a in style_affines(generator) if layers is None or i in layers]
+    if not affines:
+        raise ValueError(f"no style layer has a w index in {list(layers)}")
+    check_int("num_directions", num_directions)
+    weights = torch.cat([a.weight.float() for _, a in affines])  # (sum of channels, w_dim)
+    weights = weights / weights.norm(dim=1, keepdim=True)
+    eigenvalues, eigenvectors = torch.linalg.eigh(weights.T @ weights)  # ascending
+    order = eigenvalues.argsort(descending=True)[:num_directions]
+    w_dim = weights.shape[1]
+    directions = EditDirections(w_dim=w_dim, names=[f"sefa_{k}" for k in range(len(order))], method="sefa",
+                                layers=sorted({i for i, _ in affines}) if layers is not None else None,
+                                scores=[round(float(v), 6) for v in eigenvalues[order]])
+    return directions.set_vectors(eigenvectors[:, order].T)
+
+
+@torch.no_grad()
+def ganspace_directions(generator, num_directions: int = 5, num_samples: int = 10000,
+                        seed: int = 0) -> EditDirections:
+    """GANSpace's directions: the principal components of w for `num_samples` z ~ N(0, I) (untruncated). Scores are
+    the ratios of w's variance each explains, largest first."""
+    check_int("num_directions", num_directions)
+    if num_samples <= num_directions:
+        raise ValueError(f"num_samples ({num_samples}) must exceed num_directions ({num_directions})")
+    mapping = generator.mapping
+    rng = torch.Generator().manual_seed(seed)
+    z = torch.randn(num_samples, mapping.z_dim, generator=rng)
+    c = None
+    if mapping.c_dim:  # a conditional generator: classes drawn uniformly
+        c = torch.nn.functional.one_hot(torch.randint(mapping.c_dim, (num_samples,), generator=rng), mapping.c_dim)
+    device = next(generator.parameters()).device
+    w = torch.cat([mapping(z[i:i + 1000].to(device), None if c is None else c[i:i + 1000].float().to(device))[:, 0]
+                   for i in range(0, num_samples, 1000)]).float().cpu()  # (N, w_dim)
+    centred = w - w.mean(0)
+    _, singular, components = torch.linalg.svd(centred, full_matrices=False)
+    variance = singular**2
+    k = min(num_directions, len(variance))
+    directions = EditDirections(w_dim=w.shape[1], names=[f"pc_{i}" for i in range(k)], method="ganspace",
+                                scores=[round(float(v), 6) for v in (variance[:k] / variance.sum())])
+    return directions.set_vectors(components[:k])
+
+
+def interfacegan_direction(latents: torch.Tensor, labels, name: str = "attribute", weight_decay: float = 1e-3,
+                           num_steps: int = 200) -> EditDirections:
+    """InterFaceGAN's direction for a binary attribute: the unit normal of a logistic-regression boundary between
+    the w with the attribute (label 1 / True) and without, pointing towards it. `latents` (N, w_dim) or
+    (N, num_ws, w_dim) (layer 0's w is used); `labels` (N,) of 0/1 or booleans, both classes present. The score is
+    the boundary's accuracy on these latents."""
+    w = latents[:, 0] if latents.dim() == 3 else latents
+    if w.dim() != 2:
+        raise ValueError(f"latents must have shape (N, w_dim) or (N, num_ws, w_dim), got {tuple(latents.shape)}")
+    y = torch.as_tensor(labels).flatten().float()
+    if len(y) != len(w) or not ((y == 0) | (y == 1)).all():
+        raise ValueError(f"labels must be {len(w)} values of 0/1 (or booleans)")
+    if y.min() == y.max():
+        raise ValueError("labels must contain both classes (some 1 and some 0)")
+    w = w.detach().float().cpu()
+    mean, std = w.mean(0), w.std(0) + 1e-8
+    x = (w - mean) / std  # standardised: one weight decay fits every w scale
+    weight = torch.zeros(w.shape[1], requires_grad=True)
+    bias = torch.zeros((), requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=num_steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ weight + bias, y)
+        loss = loss + weight_decay * weight.square().sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        accuracy = ((x @ weight + bias > 0).float() == y).float().mean().item()
+        normal = weight / std  # the boundary's normal back in w's coordinates: w . (weight / std) + const
+    directions = EditDirections(w_dim=w.shape[1], names=[name], method="interfacegan", scores=[round(accuracy, 6)])
+    return directions.set_vectors(normal[None])

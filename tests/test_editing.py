@@ -1,0 +1,135 @@
+"""hfgan.editing: SeFa, GANSpace and InterFaceGAN directions, their save/load, and edits through StyleGANPipeline."""
+
+import pytest
+import torch
+
+from hfgan import HfGanPipeline, StyleGAN2Generator, StyleGAN3Generator, StyleGANPipeline
+from hfgan.editing import (
+    EditDirections,
+    ganspace_directions,
+    interfacegan_direction,
+    sefa_directions,
+    style_affines,
+)
+
+
+def stylegan2(**overrides):
+    torch.manual_seed(0)
+    return StyleGAN2Generator(**{**dict(z_dim=8, w_dim=8, img_resolution=16, mapping_layers=2, channel_base=64,
+                                        channel_max=8), **overrides}).eval()
+
+
+def stylegan3():
+    torch.manual_seed(0)
+    return StyleGAN3Generator(z_dim=8, w_dim=8, img_resolution=16, channel_base=256, channel_max=8, num_layers=4,
+                              num_critical=1, margin_size=2).eval()
+
+
+@pytest.mark.parametrize("make", [stylegan2, stylegan3])
+def test_style_affines_read_the_w_they_are_listed_with(make):
+    """Each listed affine layer is fed ws[:, index]: give every layer's w a distinct constant and look."""
+    generator = make()
+    seen = {}
+    hooks = [affine.register_forward_hook(lambda m, args, out, key=(i, id(affine)): seen.__setitem__(key, args[0]))
+             for i, affine in style_affines(generator)]
+    ws = torch.arange(generator.num_ws, dtype=torch.float32)[None, :, None].expand(1, -1, 8).clone()
+    generator.synthesize(ws)
+    for h in hooks:
+        h.remove()
+    assert len(seen) == len(style_affines(generator)) and all((x == i).all() for (i, _), x in seen.items())
+    assert max(i for i, _ in style_affines(generator)) == generator.num_ws - 1
+
+
+def test_sefa_directions_are_the_top_eigenvectors():
+    generator = stylegan2()
+    directions = sefa_directions(generator, num_directions=3)
+    assert directions.config.method == "sefa" and directions.config.names == ["sefa_0", "sefa_1", "sefa_2"]
+    scores = directions.config.scores
+    assert scores == sorted(scores, reverse=True)
+    vectors = directions.vectors
+    torch.testing.assert_close(vectors @ vectors.T, torch.eye(3), atol=1e-5, rtol=0)  # orthonormal
+    weights = torch.cat([a.weight for _, a in style_affines(generator)])
+    weights = weights / weights.norm(dim=1, keepdim=True)
+    moved = (weights @ vectors.T).norm(dim=0) ** 2  # how far each direction moves the styles: its eigenvalue
+    torch.testing.assert_close(moved, torch.tensor(scores), atol=1e-4, rtol=1e-4)
+    random = torch.nn.functional.normalize(torch.randn(100, 8), dim=1)
+    assert (weights @ random.T).norm(dim=0).max() ** 2 <= scores[0] + 1e-4  # nothing moves them more
+    some = sefa_directions(generator, num_directions=2, layers=[0, 1])
+    assert some.config.layers == [0, 1]
+    with pytest.raises(ValueError, match="no style layer"):
+        sefa_directions(generator, layers=[99])
+
+
+def test_ganspace_directions_are_principal_components():
+    directions = ganspace_directions(stylegan2(), num_directions=4, num_samples=3000)
+    scores = directions.config.scores
+    assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1 + 1e-6
+    torch.testing.assert_close(directions.vectors @ directions.vectors.T, torch.eye(4), atol=1e-5, rtol=0)
+    conditional = ganspace_directions(stylegan2(c_dim=3), num_directions=2, num_samples=500)
+    assert len(conditional.config.names) == 2
+    with pytest.raises(ValueError, match="num_samples"):
+        ganspace_directions(stylegan2(), num_directions=4, num_samples=4)
+
+
+def test_interfacegan_recovers_a_known_boundary():
+    torch.manual_seed(0)
+    w = torch.randn(400, 8) * torch.linspace(0.5, 2.0, 8)  # unequal scales
+    normal = torch.nn.functional.normalize(torch.tensor([1.0, -2.0, 0, 0, 0.5, 0, 0, 0]), dim=0)
+    labels = (w @ normal > 0.3).tolist()
+    direction = interfacegan_direction(w, labels, name="smile")
+    assert direction.config.names == ["smile"] and direction.config.scores[0] > 0.95
+    assert torch.dot(direction.direction("smile"), normal) > 0.95  # points towards the attribute
+    with pytest.raises(ValueError, match="both classes"):
+        interfacegan_direction(w, [1] * 400)
+    with pytest.raises(ValueError, match="400 values"):
+        interfacegan_direction(w, [0, 1])
+
+
+def test_directions_apply_save_load_and_refuse_misfits(tmp_path):
+    directions = EditDirections(w_dim=4, names=["a", "b"], layers=[1]).set_vectors(torch.tensor(
+        [[3.0, 0, 0, 0], [0, 0, 2.0, 0]]))
+    ws = torch.zeros(2, 3, 4)
+    edited = directions.apply(ws, {"a": 1.5, "b": -1.0})
+    assert edited[:, 1].tolist() == [[1.5, 0, -1.0, 0]] * 2 and edited[:, [0, 2]].abs().sum() == 0
+    assert ws.abs().sum() == 0  # a new tensor
+    directions.save_pretrained(tmp_path / "d")
+    loaded = EditDirections.from_pretrained(tmp_path / "d")
+    assert loaded.config.names == ["a", "b"] and torch.equal(loaded.vectors, directions.vectors)
+    with pytest.raises(ValueError, match="no direction 'c'"):
+        directions.apply(ws, {"c": 1.0})
+    with pytest.raises(ValueError, match="w of size 4; this generator's w has size 5"):
+        directions.apply(torch.zeros(1, 3, 5), {"a": 1.0})
+    with pytest.raises(ValueError, match="unique"):
+        EditDirections(w_dim=4, names=["a", "a"])
+    with pytest.raises(ValueError, match="zero vector"):
+        EditDirections(w_dim=2, names=["a"]).set_vectors(torch.zeros(1, 2))
+
+
+def test_edits_through_the_pipeline(tmp_path):
+    generator = stylegan2()
+    directions = sefa_directions(generator, num_directions=2)
+    pipe = StyleGANPipeline(generator=generator, directions=directions)
+    pipe.set_progress_bar_config(disable=True)
+
+    def seeded():
+        return dict(num_images=2, generator=torch.Generator().manual_seed(0), output_type="pt", return_latents=True)
+
+    plain = pipe(**seeded())
+    edited = pipe(**seeded(), edits={"sefa_0": 3.0})
+    torch.testing.assert_close(edited.ws, plain.ws + 3.0 * directions.direction("sefa_0"))
+    assert not torch.allclose(edited.images, plain.images)
+    torch.testing.assert_close(pipe(ws=plain.ws, edits={"sefa_0": 3.0}, output_type="pt").images, edited.images)
+
+    pipe.save_pretrained(tmp_path / "pipe")  # the directions travel with the pipeline
+    loaded = HfGanPipeline.from_pretrained(tmp_path / "pipe")
+    assert loaded.directions.config.names == ["sefa_0", "sefa_1"]
+    torch.testing.assert_close(loaded(**seeded(), edits={"sefa_0": 3.0}).images, edited.images)
+    without = StyleGANPipeline(generator=generator)
+    without.save_pretrained(tmp_path / "plain")
+    assert HfGanPipeline.from_pretrained(tmp_path / "plain").directions is None
+    with pytest.raises(ValueError, match="edits need directions"):
+        without(num_images=1, edits={"sefa_0": 1.0})
+    assert without(num_images=1, edits={"sefa_0": 1.0}, directions=directions, output_type="pt").images.shape[0] == 1
+    other = EditDirections(w_dim=6, names=["x"]).set_vectors(torch.ones(1, 6))
+    with pytest.raises(ValueError, match="w of size 6"):
+        StyleGANPipeline(generator=generator, directions=other)
