@@ -23,7 +23,6 @@ __all__ += ["__version__"]
 install_transformers_hook()
 
 if TYPE_CHECKING:
-    from .editing import EditDirections
     from .models.blobgan.discriminator import BlobGANDiscriminator
     from .models.blobgan.encoder import BlobGANEncoder
     from .models.blobgan.generator import BlobGANGenerator
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from .models.blobgan.layout_net import BlobLayoutNet
     from .models.dcgan import DCGANDiscriminator, DCGANGenerator
     from .models.emoji_cnn import EmojiFeatureNet
+    from .models.stylegan.directions import EditDirections
     from .models.stylegan.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
     from .models.stylegan.stylegan3 import StyleGAN3Generator
     from .pipelines.blobgan import BlobGANPipeline

@@ -14,13 +14,13 @@ import importlib
 
 # The classes a model_index.json may name: hfgan's networks and pipelines
 LOADABLE: dict[str, list[str]] = {
-    "hfgan.editing": ["EditDirections"],
     "hfgan.models.blobgan.discriminator": ["BlobGANDiscriminator"],
     "hfgan.models.blobgan.encoder": ["BlobGANEncoder"],
     "hfgan.models.blobgan.generator": ["BlobGANGenerator"],
     "hfgan.models.blobgan.layout_net": ["BlobLayoutNet"],
     "hfgan.models.dcgan": ["DCGANDiscriminator", "DCGANGenerator"],
     "hfgan.models.emoji_cnn": ["EmojiFeatureNet"],
+    "hfgan.models.stylegan.directions": ["EditDirections"],
     "hfgan.models.stylegan.stylegan2": ["StyleGAN2Discriminator", "StyleGAN2Generator"],
     "hfgan.models.stylegan.stylegan3": ["StyleGAN3Generator"],
     "hfgan.pipelines.blobgan": ["BlobGANPipeline"],

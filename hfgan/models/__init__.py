@@ -11,6 +11,7 @@ _MODULES = {  # where each public name lives; imported on first use
     ".dcgan": ["DCGANDiscriminator", "DCGANDiscriminatorOutput", "DCGANGenerator", "DCGANGeneratorOutput"],
     ".emoji_cnn": ["EmojiFeatureNet", "EmojiFeatureNetOutput"],
     ".modeling_utils": ["HfGanModel"],
+    ".stylegan.directions": ["EditDirections"],
     ".stylegan.stylegan2": ["StyleGAN2Discriminator", "StyleGAN2DiscriminatorOutput", "StyleGAN2Generator"],
     ".stylegan.stylegan3": ["StyleGAN3Generator", "StyleGANGeneratorOutput"],
 }
@@ -26,5 +27,6 @@ if TYPE_CHECKING:
     from .dcgan import DCGANDiscriminator, DCGANDiscriminatorOutput, DCGANGenerator, DCGANGeneratorOutput
     from .emoji_cnn import EmojiFeatureNet, EmojiFeatureNetOutput
     from .modeling_utils import HfGanModel
+    from .stylegan.directions import EditDirections
     from .stylegan.stylegan2 import StyleGAN2Discriminator, StyleGAN2DiscriminatorOutput, StyleGAN2Generator
     from .stylegan.stylegan3 import StyleGAN3Generator, StyleGANGeneratorOutput

@@ -98,7 +98,8 @@ def pipeline_for(model: torch.nn.Module, task: str | None = None) -> HfGanPipeli
     for cls in hfgan_pipelines().values():
         if task is not None and cls._card_task != task:
             continue
-        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        parameters = [p for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+                      if p.default is inspect.Parameter.empty]  # optional components may stay unset
         if len(parameters) != 1 or type(model).__name__ not in annotation_names(parameters[0].annotation):
             continue
         if cls.incompatibility(model) is None:

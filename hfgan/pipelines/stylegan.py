@@ -10,8 +10,7 @@ import torch
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from ..editing import EditDirections
-from ..models import StyleGAN2Generator, StyleGAN3Generator
+from ..models import EditDirections, StyleGAN2Generator, StyleGAN3Generator
 from .pipeline_utils import HfGanPipeline
 
 
