@@ -136,7 +136,7 @@ def _image_tensor(image, name: str) -> torch.Tensor:
     return tensor
 
 
-def encoder_inputs(pixels: list[torch.Tensor], size: int) -> torch.Tensor:
+def encoder_inputs(pixels: list[torch.Tensor], size: int, taker: str = "the encoder") -> torch.Tensor:
     """Images of `image_inputs` (`(C, H, W)`, uint8 or floats in [0, 1]) as one batch `(N, 3, size, size)` in [-1, 1]:
     grayscale repeated to RGB, alpha dropped (as PIL's `convert("RGB")` does), and images of another size
     center-cropped to a square and resized (bilinear, antialiased), with one warning naming the sizes."""
@@ -144,7 +144,7 @@ def encoder_inputs(pixels: list[torch.Tensor], size: int) -> torch.Tensor:
     if resized:
         listed = ", ".join(f"{h}x{w}" for h, w in resized[:5]) + (", ..." if len(resized) > 5 else "")
         warnings.warn(
-            f"the encoder takes {size}x{size} images; images of size {listed} (height x width) were center-cropped "
+            f"{taker} takes {size}x{size} images; images of size {listed} (height x width) were center-cropped "
             f"to a square and resized to {size}x{size}",
             stacklevel=3,
         )

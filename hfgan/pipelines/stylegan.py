@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +13,7 @@ from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
 from ..models import EditDirections, StyleGAN2Generator, StyleGAN3Generator
+from .image_processor import encoder_inputs, image_inputs
 from .pipeline_utils import HfGanPipeline
 
 
@@ -28,6 +31,26 @@ class StyleGANPipelineOutput(BaseOutput):
 
     images: list[PIL.Image.Image] | np.ndarray | torch.Tensor
     ws: torch.Tensor | None = None
+
+
+@dataclass
+class StyleGANInversionOutput(BaseOutput):
+    """
+    Output of [`StyleGANPipeline.invert`].
+
+    Args:
+        ws (`torch.Tensor` of shape `(num_images, num_ws, w_dim)`): Each image's w (the same w on every layer for
+            `space="w"`), on the CPU: render with `pipe(ws=...)`, edit with `pipe(ws=..., edits=...)`.
+        reconstructions (`list[PIL.Image.Image]`, `np.ndarray` or `torch.Tensor`): The images those ws render to
+            (with PTI's tuned generator for `method="pti"`).
+        pipeline ([`StyleGANPipeline`], *optional*): For `method="pti"`, a new pipeline with the generator tuned around
+            these ws (the pipeline `invert` was called on is unchanged); render and edit the ws with it. None
+            otherwise.
+    """
+
+    ws: torch.Tensor
+    reconstructions: list[PIL.Image.Image] | np.ndarray | torch.Tensor
+    pipeline: StyleGANPipeline | None = None
 
 
 class StyleGANPipeline(HfGanPipeline):
@@ -220,3 +243,157 @@ class StyleGANPipeline(HfGanPipeline):
         if not return_dict:
             return (image, ws) if return_latents else (image,)
         return StyleGANPipelineOutput(images=image, ws=ws)
+
+    def invert(
+        self,
+        images,
+        space: str = "w",
+        method: str = "optimize",
+        num_steps: int = 100,
+        lr: float = 0.1,
+        perceptual=None,
+        class_labels=None,
+        pti_steps: int = 100,
+        pti_lr: float = 3e-4,
+        num_w_samples: int = 1000,
+        seed: int = 0,
+        output_type: str = "pil",
+        return_dict: bool = True,
+        max_batch_size: int = 8,
+    ) -> StyleGANInversionOutput | tuple:
+        r"""
+        Find the w latents whose images match given images (GAN inversion), to edit them with `pipe(ws=..., edits=...)`.
+
+        Optimisation as StyleGAN2's projector does it: start every w at the mean of sampled w, then Adam steps on the
+        distance between the rendering and the image (mean squared error, plus `perceptual` if given), with noise on w
+        early on and the learning rate ramped up and down. `space="w"` optimises one w per image (edits best),
+        `"w+"` one per layer (reconstructs better). `method="pti"` then tunes a copy of the generator around those
+        ws (pivotal tuning, Roich et al. 2022): closer reconstructions that still edit; the tuned copy is returned
+        as `output.pipeline`, and this pipeline is left as it was. StyleGAN2's noise is the stored noise
+        (`noise_mode="const"`, as `__call__` renders by default); it is not optimised.
+
+        Args:
+            images (`PIL.Image.Image`, `np.ndarray`, `torch.Tensor`, or a list of them):
+                One image or several (uint8 0-255 or floats in [0, 1]; grayscale is repeated to RGB, alpha dropped).
+                Images of another size than the generator's are center-cropped to a square and resized, with a
+                warning.
+            space (`str`, defaults to `"w"`): `"w"` or `"w+"`.
+            method (`str`, defaults to `"optimize"`): `"optimize"` or `"pti"`.
+            num_steps (`int`, defaults to 100): Adam steps on the ws (one generator forward and backward each).
+            lr (`float`, defaults to 0.1): Adam's peak learning rate on the ws.
+            perceptual (`hfgan.perceptual.PerceptualDistance`, *optional*): added to the squared error, e.g.
+                `hfgan.perceptual.perceptual_distance("lpips-vgg")` (LPIPS needs VGG16's weights; see its error).
+            class_labels: the classes of a conditional generator (as in `__call__`), for the mean w to start from.
+            pti_steps (`int`, defaults to 100), pti_lr (`float`, defaults to 3e-4): the generator's tuning (PTI).
+            num_w_samples (`int`, defaults to 1000): z draws for the mean w and w's spread.
+            seed (`int`, defaults to 0): seeds the draws and the noise on w, so a call is repeatable.
+            output_type (`str`, defaults to `"pil"`): the reconstructions as `"pil"`, `"np"` or `"pt"`.
+            return_dict (`bool`, defaults to `True`): Return a [`StyleGANInversionOutput`] instead of a tuple
+                `(ws, reconstructions, pipeline)`.
+            max_batch_size (`int`, defaults to 8): images optimised together (each only by its own loss).
+
+        Example:
+
+        ```py
+        >>> import torch
+        >>> from hfgan import StyleGAN2Generator, StyleGANPipeline
+
+        >>> pipe = StyleGANPipeline(generator=StyleGAN2Generator(z_dim=8, w_dim=8, img_resolution=16,
+        ...     mapping_layers=2, channel_base=64, channel_max=8))
+        >>> photo = pipe(num_images=1, generator=torch.Generator().manual_seed(1)).images[0]  # any 16-px image
+        >>> inverted = pipe.invert(photo, num_steps=20)
+        >>> tuple(inverted.ws.shape), inverted.reconstructions[0].size
+        ((1, 6, 8), (16, 16))
+        ```
+
+        Returns:
+            [`StyleGANInversionOutput`] or `tuple`.
+        """
+        # 0. Check the request
+        if space not in ("w", "w+"):
+            raise ValueError(f"space must be 'w' or 'w+', got {space!r}")
+        if method not in ("optimize", "pti"):
+            raise ValueError(f"method must be 'optimize' or 'pti', got {method!r}")
+        for name, value in (("num_steps", num_steps), ("pti_steps", pti_steps), ("num_w_samples", num_w_samples)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < (2 if name == "num_w_samples" else 0):
+                raise ValueError(f"{name} must be a non-negative integer (num_w_samples >= 2), got {value!r}")
+        self.check_output_type(output_type)
+        self.check_max_batch_size(max_batch_size)
+        pixels, _ = image_inputs(images)
+        generator = self.generator
+        device, dtype = self._execution_device, generator.dtype
+        targets = encoder_inputs(pixels, generator.config.img_resolution, "the generator").to(device, dtype)
+        num_images, num_ws = len(targets), generator.num_ws
+
+        # 1. Where w starts and how far it spreads: the mean and spread of sampled w (of the given classes)
+        rng = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            z = torch.randn(num_w_samples, generator.config.z_dim, generator=rng).to(device, dtype)
+            labels = None if class_labels is None else self.class_labels(class_labels, 1).expand(num_w_samples, -1)
+            samples = generator.map(z, labels)[:, 0]  # (num_w_samples, w_dim)
+        w_mean = samples.mean(0)
+        w_std = (samples - w_mean).square().sum(1).mean().sqrt()
+
+        # 2. Optimise the ws, chunk by chunk (each image's loss reaches only its own w)
+        ws = []
+        with self.eval_mode():
+            for start, stop in self.chunks(num_images, max_batch_size):
+                ws.append(self._optimize_ws(targets[start:stop], w_mean, w_std, space, num_steps, lr, perceptual,
+                                            rng))
+        ws = torch.cat(ws)  # (N, num_ws, w_dim)
+
+        # 3. PTI: tune a copy of the generator around the ws (this pipeline's generator is not touched)
+        tuned = None
+        if method == "pti":
+            tuned = StyleGANPipeline(generator=copy.deepcopy(generator), directions=self.directions)
+            tuned.set_progress_bar_config(**getattr(self, "_progress_bar_config", {}))
+            tuned._tune(ws, targets, pti_steps, pti_lr, perceptual)
+        render_with = tuned if tuned is not None else self
+
+        # 4. Render the reconstructions
+        with render_with.eval_mode(), torch.no_grad():
+            reconstructions = render_with.images_in_chunks(
+                num_images, lambda a, b: render_with.generator.synthesize(ws[a:b], noise_mode="const"), output_type, max_batch_size)
+        ws = ws.cpu()
+        if not return_dict:
+            return ws, reconstructions, tuned
+        return StyleGANInversionOutput(ws=ws, reconstructions=reconstructions, pipeline=tuned)
+
+    def _optimize_ws(self, targets, w_mean, w_std, space, num_steps, lr, perceptual, rng) -> torch.Tensor:
+        """StyleGAN2's projector schedule on (n, 1 or num_ws, w_dim) ws for targets (n, 3, S, S) in [-1, 1]."""
+        n, num_ws = len(targets), self.generator.num_ws
+        w = w_mean.detach().expand(n, 1 if space == "w" else num_ws, -1).clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([w], lr=lr, betas=(0.9, 0.999))
+        with torch.enable_grad():
+            for step in self.progress_bar(range(num_steps), disable=num_steps == 0):
+                t = step / max(num_steps, 1)
+                # learning rate: up over the first 5%, cosine down over the last 25%; noise on w fades by 75%
+                ramp = min(1.0, (1 - t) / 0.25)
+                ramp = (0.5 - 0.5 * math.cos(ramp * math.pi)) * min(1.0, t / 0.05)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * ramp
+                noise_scale = float(w_std) * 0.05 * max(0.0, 1 - t / 0.75) ** 2
+                noise = torch.randn(w.shape, generator=rng).to(w.device, w.dtype) * noise_scale
+                image = self.generator.synthesize((w + noise).expand(n, num_ws, -1), noise_mode="const")
+                loss = (image - targets).square().mean(dim=(1, 2, 3))  # (n,)
+                if perceptual is not None:
+                    loss = loss + perceptual(image, targets)
+                optimizer.zero_grad(set_to_none=True)
+                loss.sum().backward()
+                optimizer.step()
+        return w.detach().expand(n, num_ws, -1).clone()
+
+    def _tune(self, ws, targets, num_steps, lr, perceptual) -> None:
+        """Pivotal tuning: Adam on this pipeline's generator so that the fixed ws render their targets."""
+        generator = self.generator.requires_grad_(True)
+        optimizer = torch.optim.Adam(generator.parameters(), lr=lr)
+        with torch.enable_grad():
+            for _ in self.progress_bar(range(num_steps), disable=num_steps == 0):
+                image = generator.synthesize(ws, noise_mode="const")
+                loss = (image - targets).square().mean(dim=(1, 2, 3))
+                if perceptual is not None:
+                    loss = loss + perceptual(image, targets)
+                optimizer.zero_grad(set_to_none=True)
+                loss.sum().backward()
+                optimizer.step()
+        generator.requires_grad_(False).eval()

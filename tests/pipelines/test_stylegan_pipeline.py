@@ -107,3 +107,46 @@ def test_save_load_sample_and_pipeline_for(tmp_path):
     assert (tmp_path / "grid.png").stat().st_size > 0
     assert isinstance(pipeline_for(pipe.generator), StyleGANPipeline)  # "A | B" annotations are understood
     assert isinstance(pipeline_for(tiny_pipe("stylegan2").generator), StyleGANPipeline)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return 10 * torch.log10(1 / (a - b).square().mean()).item()
+
+
+def test_invert_recovers_generated_images_and_pti_leaves_the_pipeline_alone():
+    pipe = tiny_pipe("stylegan2")
+    target = pipe(num_images=2, generator=torch.Generator().manual_seed(5), truncation_psi=0.8, output_type="pt",
+                  return_latents=True)
+    start = pipe(ws=pipe.generator.mapping.w_avg.expand(2, -1), output_type="pt").images
+    inverted = pipe.invert(target.images, num_steps=60, output_type="pt")
+    assert inverted.ws.shape == (2, 6, 8) and inverted.pipeline is None
+    assert torch.equal(inverted.ws[:, 0], inverted.ws[:, 5])  # space="w": one w for every layer
+    assert psnr(inverted.reconstructions, target.images) > psnr(start, target.images) + 3
+    torch.testing.assert_close(pipe(ws=inverted.ws, output_type="pt").images, inverted.reconstructions)
+    again = pipe.invert(target.images, num_steps=60, output_type="pt")
+    torch.testing.assert_close(again.ws, inverted.ws)  # seeded: repeatable
+
+    plus = pipe.invert(target.images, space="w+", num_steps=60, output_type="pt")
+    assert not torch.equal(plus.ws[:, 0], plus.ws[:, 5])
+    before = {k: v.clone() for k, v in pipe.generator.state_dict().items()}
+    pti = pipe.invert(target.images, method="pti", num_steps=60, pti_steps=30, output_type="pt")
+    assert all(torch.equal(v, pipe.generator.state_dict()[k]) for k, v in before.items())  # untouched
+    assert isinstance(pti.pipeline, StyleGANPipeline) and pti.pipeline.generator is not pipe.generator
+    assert psnr(pti.reconstructions, target.images) > psnr(inverted.reconstructions, target.images)
+    torch.testing.assert_close(pti.pipeline(ws=pti.ws, output_type="pt").images, pti.reconstructions)
+
+
+def test_invert_converts_sizes_and_refuses_bad_arguments():
+    pipe = tiny_pipe()
+    with pytest.warns(UserWarning, match="the generator takes 16x16 images; images of size 20x24"):
+        inverted = pipe.invert(torch.rand(3, 20, 24), num_steps=2)
+    assert inverted.reconstructions[0].size == (16, 16)
+    images = torch.rand(1, 3, 16, 16)
+    with pytest.raises(ValueError, match="space"):
+        pipe.invert(images, space="z")
+    with pytest.raises(ValueError, match="method"):
+        pipe.invert(images, method="encoder")
+    with pytest.raises(ValueError, match="num_steps"):
+        pipe.invert(images, num_steps=-1)
+    with pytest.raises(ValueError, match="float pixel values must lie in"):
+        pipe.invert(images * 3)
