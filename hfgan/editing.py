@@ -6,6 +6,10 @@ loaded like any hfgan model, and applied by `StyleGANPipeline(..., directions=..
 - [`ganspace_directions`]: the principal components of sampled w (Härkönen et al., 2020).
 - [`interfacegan_direction`]: the normal of a linear boundary between w with and without an attribute (Shen et al.,
   2020); the labels may come from a user or from an hfgan `DiscriminatorClassifierPipeline`.
+- [`measure_edit`]: how far an edit moves the images (a perceptual distance, or pixels) and a target score
+  ([`classifier_score`]: a classifier pipeline's probability of a label).
+
+Real images get their w from `StyleGANPipeline.invert` (optimisation in w or w+, or pivotal tuning).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import torch
 from .models.modeling_utils import check_int
 from .models.stylegan.directions import EditDirections
 
-__all__ = ["EditDirections", "ganspace_directions", "interfacegan_direction", "sefa_directions", "style_affines"]
+__all__ = ["EditDirections", "classifier_score", "ganspace_directions", "interfacegan_direction", "measure_edit",
+           "sefa_directions", "style_affines"]
 
 
 def style_affines(generator) -> list[tuple[int, torch.nn.Module]]:
@@ -116,3 +121,41 @@ def interfacegan_direction(latents: torch.Tensor, labels, name: str = "attribute
         normal = weight / std  # the boundary's normal back in w's coordinates: w . (weight / std) + const
     directions = EditDirections(w_dim=w.shape[1], names=[name], method="interfacegan", scores=[round(accuracy, 6)])
     return directions.set_vectors(normal[None])
+
+
+def classifier_score(classifier, label: str):
+    """A `score(images) -> (N,)` function for [`measure_edit`]: the probability an hfgan
+    `DiscriminatorClassifierPipeline` (or any transformers-style image classifier pipeline) gives `label`.
+    Images are (N, 3, H, W) tensors in [0, 1]."""
+
+    def score(images: torch.Tensor) -> torch.Tensor:
+        predictions = classifier(list(images.cpu()), top_k=None)
+        found = [[p["score"] for p in per_image if p["label"] == label] for per_image in predictions]
+        if not all(found):
+            raise ValueError(f"the classifier has no label {label!r}")
+        return torch.tensor([f[0] for f in found])
+
+    return score
+
+
+@torch.no_grad()
+def measure_edit(pipe, ws: torch.Tensor, name: str, strengths: Sequence[float] = (-3.0, -1.5, 1.5, 3.0),
+                 directions: EditDirections | None = None, score=None, perceptual=None) -> list[dict[str, float]]:
+    """What an edit does to images: for each strength, the mean distance of the edited images to the unedited ones
+    (`perceptual`, e.g. LPIPS, or else the mean absolute pixel change in [0, 1]) and, with a `score` function
+    (e.g. [`classifier_score`]), the mean change of the target score. `ws` (N, num_ws, w_dim); `pipe` a
+    `StyleGANPipeline` (its directions unless `directions` is given)."""
+    source = pipe(ws=ws, output_type="pt").images  # (N, 3, S, S) in [0, 1]
+    source_score = score(source) if score is not None else None
+    rows = []
+    for strength in strengths:
+        edited = pipe(ws=ws, edits={name: strength}, directions=directions, output_type="pt").images
+        if perceptual is not None:
+            distance = perceptual(edited * 2 - 1, source * 2 - 1).mean().item()  # the distances take [-1, 1]
+        else:
+            distance = (edited - source).abs().mean().item()
+        row = {"strength": float(strength), "distance_to_source": distance}
+        if score is not None:
+            row["score_change"] = (score(edited) - source_score).mean().item()
+        rows.append(row)
+    return rows

@@ -133,3 +133,29 @@ def test_edits_through_the_pipeline(tmp_path):
     other = EditDirections(w_dim=6, names=["x"]).set_vectors(torch.ones(1, 6))
     with pytest.raises(ValueError, match="w of size 6"):
         StyleGANPipeline(generator=generator, directions=other)
+
+
+def test_measure_edit_with_a_discriminator_classifier(tiny_classifier):
+    """The library's two halves joined: an hfgan discriminator-classifier scores the edit and labels w for
+    InterFaceGAN."""
+    from hfgan.editing import classifier_score, measure_edit
+
+    generator = stylegan2()
+    with torch.no_grad():
+        for p in generator.parameters():
+            p.add_(torch.randn_like(p) * 0.3)  # an untrained generator barely moves: give it some reach
+    pipe = StyleGANPipeline(generator=generator, directions=sefa_directions(generator, num_directions=2))
+    pipe.set_progress_bar_config(disable=True)
+    ws = pipe.map(num_images=6, generator=torch.Generator().manual_seed(0))
+    score = classifier_score(tiny_classifier(["cat", "dog"]), "dog")
+    rows = measure_edit(pipe, ws, "sefa_0", strengths=(0.0, 1.0, 4.0), score=score)
+    assert [r["strength"] for r in rows] == [0.0, 1.0, 4.0]
+    assert rows[0]["distance_to_source"] == 0 and rows[0]["score_change"] == 0
+    assert 0 < rows[1]["distance_to_source"] < rows[2]["distance_to_source"]  # further edits change more
+    more_ws = pipe.map(num_images=40, generator=torch.Generator().manual_seed(1))
+    dog = score(pipe(ws=more_ws, output_type="pt").images)
+    direction = interfacegan_direction(more_ws, dog > dog.median(), name="dog")  # the more doggish half
+    toward = measure_edit(pipe, more_ws, "dog", strengths=(3.0,), directions=direction, score=score)[0]
+    assert direction.config.scores[0] > 0.5 and toward["score_change"] > 0  # the edit raises the class's score
+    with pytest.raises(ValueError, match="no label 'owl'"):
+        classifier_score(tiny_classifier(["cat", "dog"]), "owl")(torch.rand(1, 3, 16, 16))
