@@ -13,7 +13,8 @@ _MODULES = {  # where each public name lives; imported on first use
     ".modeling_utils": ["HfGanModel"],
     ".stylegan.directions": ["EditDirections"],
     ".stylegan.stylegan2": ["StyleGAN2Discriminator", "StyleGAN2DiscriminatorOutput", "StyleGAN2Generator"],
-    ".stylegan.stylegan3": ["StyleGAN3Generator", "StyleGANGeneratorOutput"],
+    ".stylegan.generator": ["StyleGANGeneratorOutput"],
+    ".stylegan.stylegan3": ["StyleGAN3Generator"],
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)
@@ -29,4 +30,5 @@ if TYPE_CHECKING:
     from .modeling_utils import HfGanModel
     from .stylegan.directions import EditDirections
     from .stylegan.stylegan2 import StyleGAN2Discriminator, StyleGAN2DiscriminatorOutput, StyleGAN2Generator
-    from .stylegan.stylegan3 import StyleGAN3Generator, StyleGANGeneratorOutput
+    from .stylegan.generator import StyleGANGeneratorOutput
+    from .stylegan.stylegan3 import StyleGAN3Generator

@@ -26,7 +26,7 @@ from ..layers.filters import conv2d_resample, setup_filter, upsample2d
 from ..layers.stylegan2 import EqualLinear, minibatch_stddev, modulated_conv2d
 from ..modeling_utils import HfGanModel, check_int, power_of_two
 from .mapping import MappingNetwork
-from .stylegan3 import StyleGANGeneratorOutput
+from .generator import StyleGANGenerator
 
 
 def bias_act(x: torch.Tensor, bias: torch.Tensor | None, lrelu: bool, gain: float = 1.0,
@@ -169,7 +169,7 @@ class SynthesisNetwork(nn.Module):
         return img  # (B, img_channels, img_resolution, img_resolution)
 
 
-class StyleGAN2Generator(HfGanModel):
+class StyleGAN2Generator(StyleGANGenerator):
     r"""
     StyleGAN2's generator: a mapping network z -> w and a synthesis network from a learned 4x4 constant, with
     per-pixel noise and the "skip" toRGB architecture. The arguments are NVIDIA's, flattened (`mapping_kwargs`
@@ -203,7 +203,6 @@ class StyleGAN2Generator(HfGanModel):
     """
 
     _hub_tags = ["stylegan2"]
-    _card_task = "unconditional-image-generation"
 
     @register_to_config
     def __init__(
@@ -230,25 +229,11 @@ class StyleGAN2Generator(HfGanModel):
         self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, num_layers=mapping_layers,
                                       lr_multiplier=mapping_lr_multiplier, w_avg_beta=w_avg_beta)
 
-    def map(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-            truncation_cutoff: int | None = None, update_emas: bool = False) -> torch.Tensor:
-        """z (B, z_dim) [and labels (B, c_dim)] -> ws (B, num_ws, w_dim), truncated towards `w_avg` by psi for the
-        first `truncation_cutoff` layers (all by default)."""
-        return self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
-                            update_emas=update_emas)
-
-    def synthesize(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+    def synthesize(self, ws: torch.Tensor, noise_mode: str = "random", update_emas: bool = False) -> torch.Tensor:
         """ws (B, num_ws, w_dim) -> images (B, img_channels, img_resolution, img_resolution). `noise_mode`:
-        "random" (fresh noise), "const" (the stored noise maps: the same w gives the same image) or "none"."""
+        "random" (fresh noise), "const" (the stored noise maps: the same w gives the same image) or "none".
+        StyleGAN2's synthesis tracks no statistics: `update_emas` is for StyleGAN3's interface."""
         return self.synthesis(ws, noise_mode=noise_mode)
-
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None, noise_mode: str = "random", update_emas: bool = False,
-                return_dict: bool = True):
-        """z (B, z_dim) -> [`StyleGANGeneratorOutput`] (images and the ws they came from), or a tuple."""
-        ws = self.map(z, c, truncation_psi, truncation_cutoff, update_emas=update_emas)
-        images = self.synthesize(ws, noise_mode=noise_mode)
-        return StyleGANGeneratorOutput(sample=images, ws=ws) if return_dict else (images, ws)
 
 
 # --------------------------------------------------------------------------------------------------- discriminator

@@ -14,36 +14,18 @@ are NVIDIA's, so converting their networks is a copy of tensors (`hfgan convert-
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import ModelMixin  # noqa: F401  diffusers finds a pipeline component's loader by this name in its module
 from diffusers.configuration_utils import register_to_config
-from diffusers.utils import BaseOutput
 from torch import nn
 
 from ..layers.filters import design_lowpass_filter, filtered_lrelu
 from ..layers.stylegan2 import EqualLinear, modulated_conv2d
-from ..modeling_utils import HfGanModel, check_int
+from ..modeling_utils import check_int
+from .generator import StyleGANGenerator
 from .mapping import MappingNetwork
-
-
-@dataclass
-class StyleGANGeneratorOutput(BaseOutput):
-    """
-    Output of [`StyleGAN3Generator`] and [`StyleGAN2Generator`].
-
-    Args:
-        sample (`torch.Tensor` of shape `(batch_size, img_channels, img_resolution, img_resolution)`):
-            Generated images, roughly in [-1, 1] (not clamped).
-        ws (`torch.Tensor` of shape `(batch_size, num_ws, w_dim)`):
-            The w latents each layer received (after truncation), for editing and inversion.
-    """
-
-    sample: torch.Tensor
-    ws: torch.Tensor
 
 
 def make_transform(translate: tuple[float, float] = (0.0, 0.0), angle: float = 0.0) -> torch.Tensor:
@@ -209,7 +191,7 @@ class SynthesisNetwork(nn.Module):
         return x * self.output_scale  # (B, img_channels, img_resolution, img_resolution)
 
 
-class StyleGAN3Generator(HfGanModel):
+class StyleGAN3Generator(StyleGANGenerator):
     r"""
     StyleGAN3's generator: a mapping network z -> w, and an alias-free synthesis network w -> image (configs T and
     R). The arguments are NVIDIA's, flattened (`mapping_kwargs` become `mapping_*`); the defaults are config T at
@@ -254,7 +236,6 @@ class StyleGAN3Generator(HfGanModel):
     """
 
     _hub_tags = ["stylegan3"]
-    _card_task = "unconditional-image-generation"
 
     @register_to_config
     def __init__(
@@ -303,14 +284,7 @@ class StyleGAN3Generator(HfGanModel):
         self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, num_layers=mapping_layers,
                                       lr_multiplier=mapping_lr_multiplier, w_avg_beta=w_avg_beta)
 
-    def map(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-            truncation_cutoff: int | None = None, update_emas: bool = False) -> torch.Tensor:
-        """z (B, z_dim) [and labels (B, c_dim)] -> ws (B, num_ws, w_dim), truncated towards `w_avg` by psi for the
-        first `truncation_cutoff` layers (all by default)."""
-        return self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
-                            update_emas=update_emas)
-
-    def synthesize(self, ws: torch.Tensor, noise_mode: str = "const", update_emas: bool = False) -> torch.Tensor:
+    def synthesize(self, ws: torch.Tensor, noise_mode: str = "random", update_emas: bool = False) -> torch.Tensor:
         """ws (B, num_ws, w_dim) -> images (B, img_channels, img_resolution, img_resolution). StyleGAN3 has no noise
         inputs: `noise_mode` is accepted for StyleGAN2's interface and changes nothing."""
         return self.synthesis(ws, update_emas=update_emas)
@@ -319,10 +293,3 @@ class StyleGAN3Generator(HfGanModel):
         """Translate (fractions of the image) and rotate (degrees) every image this generator makes from now on:
         the Fourier features move, and with them everything drawn on them. `set_transform()` resets."""
         self.synthesis.input.transform.copy_(make_transform(translate, angle))
-
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None, update_emas: bool = False, return_dict: bool = True):
-        """z (B, z_dim) -> [`StyleGANGeneratorOutput`] (images and the ws they came from), or a tuple."""
-        ws = self.map(z, c, truncation_psi, truncation_cutoff, update_emas=update_emas)
-        images = self.synthesize(ws, update_emas=update_emas)
-        return StyleGANGeneratorOutput(sample=images, ws=ws) if return_dict else (images, ws)
