@@ -5,8 +5,8 @@
 
 Serves the demo on a free local port, opens it in Chromium through playwright (no browser download: it drives
 `--chromium`), and in each tab does what a visitor would: sample a grid; upload an image and classify it; make a
-BlobGAN scene and move its largest blob; upload a scene, invert it and remove a blob. Then saves a screenshot of the
-tab. By default the uploads are the first test images of the shipped emoji set and of the emoji scenes.
+BlobGAN scene and move its largest blob; upload a scene, invert it and remove a blob; with a StyleGAN release,
+upload a photo, invert it and move it along its first edit direction. Then saves a screenshot of the tab. By default the uploads are the first test images of the shipped emoji set and of the emoji scenes.
 """
 
 from __future__ import annotations
@@ -95,6 +95,17 @@ def shoot(url: str, out: Path, classify_image: Path, invert_image: Path, chromiu
         panel().get_by_role("button", name="Invert").click()
         wait_for_images(3)
         snap("invert")
+
+        tab("Edit a photo")
+        if not panel().get_by_text("No StyleGAN release is loaded").count():  # the zoo may have none yet
+            panel().locator("input[type=file]").set_input_files(str(invert_image))
+            wait_for_images(1)
+            panel().get_by_role("button", name="Invert").click()
+            wait_for_images(2)
+            panel().locator("input[type=number]").nth(1).fill("4")  # the first direction's slider (after the steps)
+            panel().get_by_role("button", name="Apply the sliders").click()
+            wait_for_images(3)
+            snap("photo")
         browser.close()
     return shots
 

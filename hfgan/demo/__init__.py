@@ -5,6 +5,6 @@ a Gradio app (`pip install hfgan[demo]`).
 """
 
 from .app import build_demo
-from .models import BlobEdits, DemoError, DemoModels, default_sources
+from .models import BlobEdits, DemoError, DemoModels, PhotoEdit, default_sources
 
-__all__ = ["BlobEdits", "DemoError", "DemoModels", "build_demo", "default_sources"]
+__all__ = ["BlobEdits", "DemoError", "DemoModels", "PhotoEdit", "build_demo", "default_sources"]

@@ -6,15 +6,15 @@ from __future__ import annotations
 import functools
 import logging
 
-from .models import EDITS, MAX_IMAGES, MAX_REFINE_STEPS, DemoError, DemoModels
+from .models import EDITS, MAX_IMAGES, MAX_INVERT_STEPS, MAX_REFINE_STEPS, NUM_DIRECTIONS, DemoError, DemoModels
 
 logger = logging.getLogger(__name__)
 
 INTRO = """# hfgan zoo
 GANs from [hfgan](https://pypi.org/project/hfgan/), running on this machine's CPU. **Sample** a DCGAN or a BlobGAN,
 **classify** an image with a GAN discriminator trained mostly without labels, move, resize, remove, restyle and
-duplicate the **blobs** of a BlobGAN scene, or **invert** your own image into blobs and edit it. Each edit re-renders
-with one generator forward: the layout is not sampled again."""
+duplicate the **blobs** of a BlobGAN scene, **invert** your own image into blobs and edit it, or **edit a photo** with
+a StyleGAN: invert it into w, then move it along edit directions. Each edit re-renders with one generator forward."""
 
 
 def import_gradio():
@@ -48,7 +48,7 @@ def build_demo(sources: list[str] | None = None, device: str = "cpu", models: De
     default: `hfgan.demo.models.default_sources()`), or the already loaded `models`. Launch it with `.launch()`.
 
     Every button is also an API endpoint (`sample`, `classify`, `scene`, `edit`, `undo`, `reset`, `invert`,
-    `invert_edit`, `invert_undo`, `invert_reset`), for `gradio_client`."""
+    `invert_edit`, `invert_undo`, `invert_reset`, `invert_photo`, `edit_photo`), for `gradio_client`."""
     gr = import_gradio()
     models = models if models is not None else DemoModels(sources, device=device)
 
@@ -108,7 +108,38 @@ def build_demo(sources: list[str] | None = None, device: str = "cpu", models: De
                 button = gr.Button("Invert", variant="primary")
                 scene = editor(gr, models, prefix="invert_")
                 button.click(shown_in_page(models.invert), [model, upload, steps], scene, api_name="invert")
+
+            with gr.Tab("Edit a photo", id="photo"):
+                none_note(models.photo_editors, "StyleGAN release")
+                photo_editor(gr, models, first(models.photo_editors))
     return demo
+
+
+def photo_editor(gr, models: DemoModels, default: str | None):
+    """Upload, invert into w (a progress bar, a step budget), sliders along the release's edit directions (its own,
+    or SeFa's), the edited image (with gradio's download button)."""
+    names = list(models.directions(default).config.names[:NUM_DIRECTIONS]) if default else []
+    names += [f"direction {i}" for i in range(len(names), NUM_DIRECTIONS)]
+    with gr.Row():
+        model = gr.Dropdown(models.photo_editors, value=default, label="Model")
+        steps = gr.Slider(10, MAX_INVERT_STEPS, value=100, step=10, label="Inversion steps (closer to the photo, "
+                          "slower)")
+    with gr.Row():
+        upload = uploader(gr, models)
+    button = gr.Button("Invert", variant="primary")
+    state = gr.State(None)
+    with gr.Row():
+        reconstruction = gr.Image(label="Inverted (the model's version of the photo)", type="pil", format="png",
+                                  interactive=False)
+        edited = gr.Image(label="Edited", type="pil", format="png", interactive=False)
+    sliders = [gr.Slider(-10, 10, value=0, step=0.5, label=name) for name in names]
+    apply = gr.Button("Apply the sliders")
+
+    def invert_photo(name, photo, num_steps, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - gradio's API
+        return shown_in_page(models.invert_photo)(name, photo, num_steps)
+
+    button.click(invert_photo, [model, upload, steps], [reconstruction, state], api_name="invert_photo")
+    apply.click(shown_in_page(models.edit_photo), [state, *sliders], edited, api_name="edit_photo")
 
 
 def uploader(gr, models: DemoModels):

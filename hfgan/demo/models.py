@@ -20,6 +20,8 @@ from ..utils import make_image_grid
 MAX_IMAGES = 64  # per sample grid
 MAX_UPLOAD_PIXELS = 40_000_000  # larger uploads are refused before they are decoded
 MAX_REFINE_STEPS = 500
+MAX_INVERT_STEPS = 500  # a StyleGAN inversion's step budget
+NUM_DIRECTIONS = 5  # sliders in the photo editor
 SHOW = 256  # pixels a side for a shown image (generated images are upscaled without smoothing)
 EDITS = ("move", "resize", "remove", "restyle", "duplicate")
 
@@ -74,6 +76,14 @@ class BlobEdits:
         return self.layout.num_blobs
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class PhotoEdit:
+    """A photo inverted into a StyleGAN release's w space: which model and the w to edit (1, num_ws, w_dim)."""
+
+    model: str
+    ws: torch.Tensor
+
+
 class DemoModels:
     """The releases the demo serves, loaded once, by role.
 
@@ -122,6 +132,23 @@ class DemoModels:
     def inverters(self) -> list[str]:
         """BlobGAN releases with an encoder."""
         return [name for name in self.blobgans if self.pipelines[name].encoder is not None]
+
+    @property
+    def photo_editors(self) -> list[str]:
+        """StyleGAN releases: invert a photo into w and edit it along directions."""
+        from ..pipelines import StyleGANPipeline
+
+        return [name for name, pipe in self.pipelines.items() if isinstance(pipe, StyleGANPipeline)]
+
+    def directions(self, name: str):
+        """The edit directions of StyleGAN release `name`: its own, else its first SeFa directions (closed form from
+        its weights: every StyleGAN release can be edited), computed once."""
+        from ..editing import sefa_directions
+
+        pipe = self._pipe(name, self.photo_editors, "StyleGAN release")
+        if pipe.directions is None:
+            pipe.register_modules(directions=sefa_directions(pipe.generator, NUM_DIRECTIONS))
+        return pipe.directions
 
     def status(self) -> str:
         """A Markdown line on what is served and what failed to load."""
@@ -213,6 +240,31 @@ class DemoModels:
         pipe = self._pipe(state.model, self.blobgans, "BlobGAN release")
         image = pipe(layout=state.layout).images[0]
         return _show(image), render_layout(state.layout, size=SHOW)[0], state
+
+
+    # ------------------------------------------------------------------------------------------------ photos
+    def invert_photo(self, name: str, upload, steps: int = 100) -> tuple[PIL.Image.Image, PhotoEdit]:
+        """An uploaded photo inverted into the w of StyleGAN release `name` (`steps` of optimisation in w: the space
+        that edits best), its reconstruction, and the state the sliders edit."""
+        pipe = self._pipe(name, self.photo_editors, "StyleGAN release")
+        steps = _integer("number of steps", steps, 1, MAX_INVERT_STEPS)
+        pipe.set_progress_bar_config(disable=False, desc="Inverting")  # the page's progress bar follows it
+        try:
+            inverted = pipe.invert(read_upload(upload), space="w", num_steps=steps)
+        finally:
+            pipe.set_progress_bar_config(disable=True)
+        return _show(inverted.reconstructions[0]), PhotoEdit(name, inverted.ws)
+
+    def edit_photo(self, state: PhotoEdit | None, *strengths: float) -> PIL.Image.Image:
+        """The inverted photo rendered with its first directions moved by `strengths` (one per slider)."""
+        if state is None:
+            raise DemoError("Invert a photo first.")
+        names = self.directions(state.model).config.names
+        if len(strengths) > len(names):
+            raise DemoError(f"This model has {len(names)} edit directions, got {len(strengths)} strengths.")
+        edits = {names[i]: float(value) for i, value in enumerate(strengths) if value}
+        pipe = self.pipelines[state.model]
+        return _show(pipe(ws=state.ws, edits=edits).images[0])
 
 
 def read_upload(upload) -> PIL.Image.Image:

@@ -3,7 +3,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_zoo(tmp_path_factory, tiny_classifier):
-    """A zoo folder of tiny 16 px releases, one of each role (a DCGAN, a classifier, a BlobGAN with an encoder), and
+    """A zoo folder of tiny 16 px releases, one of each role (a DCGAN, a classifier, a BlobGAN with an encoder, a
+    StyleGAN2 without edit directions), and
     one broken release the demo must report rather than fail on."""
     import torch
 
@@ -14,6 +15,8 @@ def tiny_zoo(tmp_path_factory, tiny_classifier):
         BlobLayoutNet,
         DCGANGenerator,
         DCGANPipeline,
+        StyleGAN2Generator,
+        StyleGANPipeline,
     )
 
     zoo = tmp_path_factory.mktemp("zoo")
@@ -27,6 +30,9 @@ def tiny_zoo(tmp_path_factory, tiny_classifier):
                                  channel_max=8)
     encoder = BlobGANEncoder(image_size=16, channel_base=64, channel_max=8, **sizes)
     BlobGANPipeline(layout_net=layout_net, generator=generator, encoder=encoder).save_pretrained(zoo / "blobgan")
+    stylegan = StyleGAN2Generator(z_dim=8, w_dim=8, img_resolution=16, mapping_layers=2, channel_base=64,
+                                  channel_max=8)
+    StyleGANPipeline(generator=stylegan).save_pretrained(zoo / "stylegan")
     (zoo / "broken").mkdir()
     (zoo / "broken" / "model_index.json").write_text('{"_class_name": "NoSuchPipeline"}')
     return zoo

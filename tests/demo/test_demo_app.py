@@ -42,7 +42,7 @@ def opened(path) -> np.ndarray:
 def test_the_endpoints_are_named(client):
     endpoints = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
     assert {"/sample", "/classify", "/scene", "/edit", "/undo", "/reset", "/invert", "/invert_edit", "/invert_undo",
-            "/invert_reset"} <= endpoints
+            "/invert_reset", "/invert_photo", "/edit_photo"} <= endpoints
 
 
 def test_sample_through_the_client(client, demo_models):
@@ -132,3 +132,12 @@ def test_hfgan_demo_without_gradio_says_how_to_get_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "gradio", None)
     assert main(["demo"]) == 2
     assert "pip install 'hfgan[demo]'" in capsys.readouterr().err
+
+
+def test_edit_a_photo_through_the_client(client, images):
+    """The state (the photo's w) stays in the session between the two calls."""
+    photo = gradio_client.handle_file(str(images["rgb"]))
+    reconstruction = opened(client.predict("stylegan", photo, 20, api_name="/invert_photo"))
+    assert reconstruction.shape == (256, 256, 3)
+    edited = opened(client.predict(4, 0, 0, 0, 0, api_name="/edit_photo"))
+    assert edited.shape == (256, 256, 3) and not np.array_equal(edited, reconstruction)

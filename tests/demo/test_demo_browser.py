@@ -24,7 +24,7 @@ def test_screenshot_of_every_tab(tiny_zoo, images, tmp_path, monkeypatch):
             "--classify-image", str(images["rgba"]), "--invert-image", str(images["gray"])]
     monkeypatch.setattr("sys.argv", argv)
     runpy.run_path(str(DOCS / "make_demo_screenshots.py"), run_name="__main__")
-    for tab in ("sample", "classify", "blobs", "invert"):
+    for tab in ("sample", "classify", "blobs", "invert", "photo"):
         with PIL.Image.open(out / f"demo_{tab}.png") as shot:
             pixels = np.asarray(shot.convert("RGB")).astype(np.int16)
         assert pixels.shape[0] >= 600 and pixels.shape[1] == 1200, tab

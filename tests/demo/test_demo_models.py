@@ -14,12 +14,13 @@ def pixels(image: PIL.Image.Image) -> np.ndarray:
 
 
 def test_releases_are_sorted_by_role_and_a_broken_one_is_reported(demo_models):
-    assert set(demo_models.pipelines) == {"dcgan", "classifier", "blobgan"}
-    assert demo_models.generators == ["blobgan", "dcgan"] and demo_models.classifiers == ["classifier"]
+    assert set(demo_models.pipelines) == {"dcgan", "classifier", "blobgan", "stylegan"}
+    assert demo_models.generators == ["blobgan", "dcgan", "stylegan"] and demo_models.classifiers == ["classifier"]
     assert demo_models.blobgans == ["blobgan"] and demo_models.inverters == ["blobgan"]
+    assert demo_models.photo_editors == ["stylegan"]
     assert set(demo_models.missing) == {"broken"} and "NoSuchPipeline" in demo_models.missing["broken"]
     status = demo_models.status()
-    assert "Serving 3 release(s)" in status and "Could not load `broken`" in status
+    assert "Serving 4 release(s)" in status and "Could not load `broken`" in status
 
 
 def test_release_folders_and_repo_ids_are_sources_too(tiny_zoo):
@@ -166,3 +167,21 @@ def test_a_stylegan_release_is_a_generator(tmp_path):
     assert models.generators == ["stylegan3"] and not models.missing
     grid = models.sample("stylegan3", 4, 7)
     assert grid.size[0] > 0 and np.array_equal(pixels(grid), pixels(models.sample("stylegan3", 4, 7)))
+
+
+def test_edit_a_photo(demo_models, images):
+    """Invert an upload into w, then the sliders move it along the release's directions (SeFa's, as it has none)."""
+    assert demo_models.directions("stylegan").config.method == "sefa"
+    reconstruction, state = demo_models.invert_photo("stylegan", str(images["gray"]), 20)
+    assert reconstruction.size == (256, 256) and state.ws.shape == (1, 6, 8)
+    unedited = demo_models.edit_photo(state, 0, 0, 0, 0, 0)
+    assert np.array_equal(pixels(unedited), pixels(reconstruction))  # no edit: the reconstruction itself
+    assert not np.array_equal(pixels(demo_models.edit_photo(state, 5, 0, 0, 0, 0)), pixels(reconstruction))
+    with pytest.raises(DemoError, match="Invert a photo first"):
+        demo_models.edit_photo(None, 1)
+    with pytest.raises(DemoError, match="number of steps"):
+        demo_models.invert_photo("stylegan", str(images["gray"]), 0)
+    with pytest.raises(DemoError, match="not an image"):
+        demo_models.invert_photo("stylegan", str(images["text"]), 20)
+    with pytest.raises(DemoError, match="Choose a StyleGAN release"):
+        demo_models.invert_photo("dcgan", str(images["gray"]), 20)
