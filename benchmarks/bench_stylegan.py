@@ -103,7 +103,8 @@ def bench_network(name: str, official: dict, networks, batch: int, repeats: int)
 
 
 def bench_resampling(repeats: int) -> None:
-    """The separable path (polyphase, strided) against the literal order (2-D filter) on StyleGAN3 layer shapes."""
+    """The separable path (polyphase, strided) against the same filter as one 2-D filter (zero insertion, one strided
+    2-D convolution) on StyleGAN3 layer shapes."""
     torch.manual_seed(0)
     for label, shape, taps, up, down, padding in [
         ("up 4, 24 taps, 64 ch 52 px -> 208 px", (8, 64, 54, 54), 24, 4, 1, [-6, -9, -6, -9]),
@@ -117,7 +118,7 @@ def bench_resampling(repeats: int) -> None:
             for _ in range(repeats):
                 upfirdn2d(x, filt, up=up, down=down, padding=padding, gain=up**2).sum().backward()
             times.append((time.perf_counter() - start) / repeats)
-        print(f"resampling {label}, forward + backward: separable {times[0] * 1e3:.0f} ms, literal "
+        print(f"resampling {label}, forward + backward: separable {times[0] * 1e3:.0f} ms, as one 2-D filter "
               f"{times[1] * 1e3:.0f} ms -> {times[1] / times[0]:.2f}x")
 
 

@@ -283,7 +283,8 @@ class StyleGANPipeline(HfGanPipeline):
             lr (`float`, defaults to 0.1): Adam's peak learning rate on the ws.
             perceptual (`hfgan.perceptual.PerceptualDistance`, *optional*): added to the squared error, e.g.
                 `hfgan.perceptual.perceptual_distance("lpips-vgg")` (LPIPS needs VGG16's weights; see its error).
-            class_labels: the classes of a conditional generator (as in `__call__`), for the mean w to start from.
+            class_labels (`int`, *optional*): the class of a conditional generator (one index, or one one-hot row),
+                whose mean w every image starts from.
             pti_steps (`int`, defaults to 100), pti_lr (`float`, defaults to 3e-4): the generator's tuning (PTI).
             num_w_samples (`int`, defaults to 1000): z draws for the mean w and w's spread.
             seed (`int`, defaults to 0): seeds the draws and the noise on w, so a call is repeatable.
