@@ -181,3 +181,23 @@ def tiny_classifier():
         return pipe
 
     return make
+
+
+@pytest.fixture(scope="session")
+def nvidia_stylegan():
+    """NVIDIA's StyleGAN code as a test oracle (never vendored: its licence is non-commercial), from the clone that
+    HFGAN_STYLEGAN3_REPO names, with the parity fixtures' configs; the test is skipped without it. Returns a namespace:
+    `networks2`, `networks3` (NVIDIA's modules), `configs` (tests/fixtures/stylegan's StyleGAN3 configs), `perturb`."""
+    import types
+    from pathlib import Path
+
+    repo = os.environ.get("HFGAN_STYLEGAN3_REPO")
+    if not repo:
+        pytest.skip("needs a clone of NVlabs/stylegan3 named by HFGAN_STYLEGAN3_REPO")
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "stylegan"))
+    try:
+        from make_parity_fixture import STYLEGAN3_CONFIGS, import_official, perturb
+    finally:
+        sys.path.pop(0)
+    networks2, networks3 = import_official(repo)
+    return types.SimpleNamespace(networks2=networks2, networks3=networks3, configs=STYLEGAN3_CONFIGS, perturb=perturb)

@@ -127,7 +127,8 @@ def train(cfg: DictConfig) -> dict:
             evaluator=make_evaluator(cfg, cfg.data.image_size) if run.is_main else None,
             extra_models={"discriminator": discriminator},
             card={
-                "loss": f"non-saturating logistic, lazy R1 (gamma {cfg.loss.r1_gamma}, every {cfg.loss.r1_every} steps)",
+                "loss": f"non-saturating logistic, lazy R1 (gamma {cfg.loss.r1_gamma}, every {cfg.loss.r1_every} "
+                        "steps)",
                 "augmentation": augment.description,
             },
         )

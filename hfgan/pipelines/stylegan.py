@@ -87,11 +87,13 @@ class StyleGANPipeline(HfGanPipeline):
                 raise ValueError("this generator is unconditional: do not pass class_labels")
             return None
         if labels is None:
-            raise ValueError(f"this generator is conditional: pass class_labels (class indices < {c_dim} or one-hot rows)")
+            raise ValueError(f"this generator is conditional: pass class_labels (class indices < {c_dim} or one-hot "
+                             "rows)")
         labels = torch.as_tensor(labels)
         if labels.dim() == 2:
             if labels.shape != (num_images, c_dim):
-                raise ValueError(f"one-hot class_labels must have shape ({num_images}, {c_dim}), got {tuple(labels.shape)}")
+                raise ValueError(f"one-hot class_labels must have shape ({num_images}, {c_dim}), got "
+                                 f"{tuple(labels.shape)}")
             return labels.float().to(self._execution_device)
         labels = labels.long().flatten().expand(num_images) if labels.numel() == 1 else labels.long().flatten()
         if len(labels) != num_images or labels.min() < 0 or labels.max() >= c_dim:
@@ -324,7 +326,7 @@ class StyleGANPipeline(HfGanPipeline):
         generator = self.generator
         device, dtype = self._execution_device, generator.dtype
         targets = encoder_inputs(pixels, generator.config.img_resolution, "the generator").to(device, dtype)
-        num_images, num_ws = len(targets), generator.num_ws
+        num_images = len(targets)
 
         # 1. Where w starts and how far it spreads: the mean and spread of sampled w (of the given classes)
         rng = torch.Generator().manual_seed(seed)
@@ -354,7 +356,8 @@ class StyleGANPipeline(HfGanPipeline):
         # 4. Render the reconstructions
         with render_with.eval_mode(), torch.no_grad():
             reconstructions = render_with.images_in_chunks(
-                num_images, lambda a, b: render_with.generator.synthesize(ws[a:b], noise_mode="const"), output_type, max_batch_size)
+                num_images, lambda a, b: render_with.generator.synthesize(ws[a:b], noise_mode="const"), output_type,
+                max_batch_size)
         ws = ws.cpu()
         if not return_dict:
             return ws, reconstructions, tuned

@@ -18,7 +18,6 @@ import pickle
 import random
 import subprocess
 import sys
-import types
 import warnings
 from pathlib import Path
 

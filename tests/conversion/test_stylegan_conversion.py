@@ -5,7 +5,6 @@ and nothing written on bad input, nothing from the pickle executed."""
 import hashlib
 import os
 import pickle
-import sys
 from pathlib import Path
 
 import pytest
@@ -157,19 +156,12 @@ def test_a_payload_in_the_pickle_never_runs_and_nothing_is_written(official, tmp
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "out").exists()
 
 
-@pytest.mark.skipif(not os.environ.get("HFGAN_STYLEGAN3_REPO"),
-                    reason="needs a clone of NVlabs/stylegan3 named by HFGAN_STYLEGAN3_REPO (the official pickler)")
-def test_a_pickle_written_by_the_official_code_converts(tmp_path):
+def test_a_pickle_written_by_the_official_code_converts(tmp_path, nvidia_stylegan):
     """End to end with NVIDIA's own persistence: their network, pickled by their code, converted by hfgan."""
-    sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "stylegan"))
-    try:
-        from make_parity_fixture import STYLEGAN3_CONFIGS, import_official, perturb
-    finally:
-        sys.path.pop(0)
-    _, networks3 = import_official(os.environ["HFGAN_STYLEGAN3_REPO"])
+    networks3, perturb = nvidia_stylegan.networks3, nvidia_stylegan.perturb
     import dnnlib
 
-    kwargs = dict(STYLEGAN3_CONFIGS["stylegan3-t"])
+    kwargs = dict(nvidia_stylegan.configs["stylegan3-t"])
     kwargs["mapping_kwargs"] = dnnlib.EasyDict(kwargs["mapping_kwargs"])
     reference = networks3.Generator(**kwargs).eval().requires_grad_(False)
     perturb(reference, torch.Generator().manual_seed(0))

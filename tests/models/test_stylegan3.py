@@ -4,8 +4,6 @@ HFGAN_STYLEGAN3_REPO names one), shapes, determinism, truncation, the user trans
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -67,16 +65,9 @@ def test_parity_with_the_official_outputs_layer_by_layer(name):
         assert (generator.synthesize(ws) - t["outputs.image_transformed"]).abs().max() <= TOLERANCE
 
 
-@pytest.mark.skipif(not os.environ.get("HFGAN_STYLEGAN3_REPO"),
-                    reason="live parity needs a clone of NVlabs/stylegan3 named by HFGAN_STYLEGAN3_REPO")
-def test_live_parity_with_the_official_code(monkeypatch):
-    sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "stylegan"))
-    try:
-        from make_parity_fixture import STYLEGAN3_CONFIGS, import_official, perturb
-    finally:
-        sys.path.pop(0)
-    _, networks = import_official(os.environ["HFGAN_STYLEGAN3_REPO"])
-    for official in STYLEGAN3_CONFIGS.values():
+def test_live_parity_with_the_official_code(nvidia_stylegan):
+    networks, perturb = nvidia_stylegan.networks3, nvidia_stylegan.perturb
+    for official in nvidia_stylegan.configs.values():
         reference = networks.Generator(**official)
         perturb(reference, torch.Generator().manual_seed(0))
         generator = StyleGAN3Generator(**hfgan_kwargs(official))

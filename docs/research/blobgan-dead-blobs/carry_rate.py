@@ -23,7 +23,6 @@ from scipy import ndimage
 torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
 from hfgan.metrics.inversion import visible_blobs  # noqa: E402
-from hfgan.models.blobgan.layout import BlobLayout  # noqa: E402
 
 THRESHOLD, MIN_AREA, DX = 0.3, 16, 0.2
 

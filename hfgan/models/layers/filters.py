@@ -210,6 +210,7 @@ def design_lowpass_filter(
     r = torch.from_numpy(np.hypot(*np.meshgrid(x, x)))
     arg = 2 * math.pi * cutoff * r
     safe = torch.where(r > 0, r, torch.ones_like(r))
-    f = torch.where(r > 0, torch.special.bessel_j1(arg) / (math.pi * safe), torch.full_like(r, cutoff))  # jinc; c at r=0
+    jinc = torch.special.bessel_j1(arg) / (math.pi * safe)
+    f = torch.where(r > 0, jinc, torch.full_like(r, cutoff))  # its limit at r = 0 is the cutoff
     f = f.numpy() * np.outer(window, window)
     return torch.as_tensor(f / f.sum(), dtype=torch.float32)

@@ -44,7 +44,8 @@ class MappingNetwork(nn.Module):
         x = None
         if self.z_dim > 0:
             if z is None or z.dim() != 2 or z.shape[1] != self.z_dim:
-                raise ValueError(f"z must have shape (batch, {self.z_dim}), got {None if z is None else tuple(z.shape)}")
+                got = None if z is None else tuple(z.shape)
+                raise ValueError(f"z must have shape (batch, {self.z_dim}), got {got}")
             x = normalize_2nd_moment(z.float())
         if self.c_dim > 0:
             batch = "batch" if z is None else z.shape[0]

@@ -374,7 +374,8 @@ class StyleGAN2Discriminator(HfGanModel):
             x = getattr(self, f"b{res}")(x, images)  # halves the resolution, down to (B, C_4, 4, 4)
         if self.config.c_dim:
             if c is None:
-                raise ValueError(f"this discriminator is conditional: pass labels c of shape (batch, {self.config.c_dim})")
+                raise ValueError(f"this discriminator is conditional: pass labels c of shape "
+                                 f"(batch, {self.config.c_dim})")
             cmap = self.mapping(None, c)
         else:
             cmap = None

@@ -133,7 +133,7 @@ class SynthesisLayer(nn.Module):
         if self.is_torgb:  # no demodulation: scale like an equalised-rate 1x1 convolution instead
             styles = styles / math.sqrt(self.in_channels * self.conv_kernel**2)
         x = modulated_conv2d(x, self.weight, styles, demodulate=not self.is_torgb, padding=self.conv_kernel - 1,
-                             input_gain=self.magnitude_ema.rsqrt(), prenormalize=True)  # (B, C_out, in_size + k - 1, ...)
+                             input_gain=self.magnitude_ema.rsqrt(), prenormalize=True)  # (B, C_out, in + k - 1, ..)
         gain, slope = (1.0, 1.0) if self.is_torgb else (math.sqrt(2.0), 0.2)
         return filtered_lrelu(x, self.up_filter, self.down_filter, self.bias, up=self.up_factor,
                               down=self.down_factor, padding=self.padding, gain=gain, slope=slope,
