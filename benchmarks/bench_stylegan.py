@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from hfgan import StyleGAN3Generator
+from hfgan.conversion.stylegan import hfgan_config
 from hfgan.models.layers.filters import upfirdn2d
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,11 +45,6 @@ def official_networks():
     from make_parity_fixture import import_official
 
     return import_official(repo)[1]
-
-
-def hfgan_kwargs(official: dict) -> dict:
-    kwargs = {k: v for k, v in official.items() if k not in ("mapping_kwargs", "num_fp16_res")}
-    return {**kwargs, "mapping_layers": official["mapping_kwargs"]["num_layers"]}
 
 
 def images_per_second(render, ws: torch.Tensor, repeats: int) -> float:
@@ -81,7 +77,7 @@ def transform_setter(synthesis_input):
 
 def bench_network(name: str, official: dict, networks, batch: int, repeats: int) -> None:
     torch.manual_seed(0)
-    port = StyleGAN3Generator(**hfgan_kwargs(official)).eval()
+    port = StyleGAN3Generator(**hfgan_config("training.networks_stylegan3.Generator", [], official)[1]).eval()
     with torch.no_grad():
         for p in port.parameters():
             p.add_(torch.randn_like(p) * 0.1)

@@ -11,6 +11,7 @@ import torch
 from safetensors import safe_open
 
 from hfgan import StyleGAN3Generator
+from hfgan.conversion.stylegan import hfgan_config
 from hfgan.models.layers.filters import design_lowpass_filter, upfirdn2d
 from hfgan.models.stylegan.stylegan3 import make_transform
 
@@ -19,12 +20,8 @@ TOLERANCE = 1e-4  # the issue's parity bound; measured: <= 3e-7 (docs/stylegan.m
 
 
 def hfgan_kwargs(official: dict) -> dict:
-    """NVIDIA's constructor arguments -> StyleGAN3Generator's config (mapping_kwargs flattened, fp16 dropped)."""
-    kwargs = {k: v for k, v in official.items() if k not in ("mapping_kwargs", "num_fp16_res")}
-    mapping = official.get("mapping_kwargs", {})
-    renames = {"num_layers": "mapping_layers", "lr_multiplier": "mapping_lr_multiplier", "w_avg_beta": "w_avg_beta"}
-    kwargs.update({renames[k]: v for k, v in mapping.items()})
-    return kwargs
+    """NVIDIA's constructor arguments -> StyleGAN3Generator's config, as `hfgan convert-pkl` maps them."""
+    return hfgan_config("training.networks_stylegan3.Generator", [], official)[1]
 
 
 def load_fixture(name: str):
