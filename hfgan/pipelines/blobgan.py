@@ -15,7 +15,7 @@ from ..models.blobgan.generator import BlobGANGenerator
 from ..models.blobgan.layout import BlobLayout
 from ..models.blobgan.layout_net import BlobLayoutNet
 from .image_processor import encoder_inputs, image_inputs
-from .pipeline_utils import HfGanPipeline
+from .pipeline_utils import HfGanPipeline, reconstruction_distance
 
 
 @dataclass
@@ -285,7 +285,7 @@ class BlobGANPipeline(HfGanPipeline):
 def refine_raw(generator, decode, raw: torch.Tensor, target: torch.Tensor, num_steps: int, lr: float,
                perceptual=None) -> torch.Tensor:
     """`num_steps` Adam steps on raw layout vectors `(n, raw_dim)` so that `generator(decode(raw))` (fixed noise)
-    matches `target` `(n, 3, S, S)` in [-1, 1]: per image, the mean squared error plus `perceptual(image, target)`.
+    matches `target` `(n, 3, S, S)` in [-1, 1] (`reconstruction_distance`: per image, squared error + perceptual).
     Each image's loss reaches only its own vector (the losses are summed, Adam is per coordinate), so the result does
     not depend on how images are chunked; the generator's weights get no gradients."""
     raw = raw.detach().clone().requires_grad_(True)
@@ -293,9 +293,7 @@ def refine_raw(generator, decode, raw: torch.Tensor, target: torch.Tensor, num_s
     with torch.enable_grad():
         for _ in range(num_steps):
             image = generator(decode(raw), noise_mode="const").sample  # (n, 3, S, S)
-            loss = (image - target).pow(2).mean(dim=(1, 2, 3))  # (n,)
-            if perceptual is not None:
-                loss = loss + perceptual(image, target)
+            loss = reconstruction_distance(image, target, perceptual)  # (n,)
             (raw.grad,) = torch.autograd.grad(loss.sum(), [raw])
             optimizer.step()
     return raw.detach()

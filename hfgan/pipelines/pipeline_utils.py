@@ -80,6 +80,14 @@ def check_generates(pipe) -> None:
         raise TypeError(problem)
 
 
+def reconstruction_distance(images: torch.Tensor, targets: torch.Tensor, perceptual=None) -> torch.Tensor:
+    """Per image, the mean squared error plus `perceptual(images, targets)` if given: (B, 3, S, S) pairs in [-1, 1]
+    -> (B,). What inversions minimise (BlobGAN's refinement, StyleGAN's optimisation and pivotal tuning); summed over a
+    batch, each image's term reaches only its own latent."""
+    distance = (images - targets).square().mean(dim=(1, 2, 3))
+    return distance if perceptual is None else distance + perceptual(images, targets)
+
+
 def annotation_names(annotation) -> set[str]:
     """The class names an `__init__` annotation allows: `"A | B"` (a string, under postponed evaluation) or a class."""
     if isinstance(annotation, type):

@@ -14,7 +14,7 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from ..models import EditDirections, StyleGAN2Generator, StyleGAN3Generator
 from .image_processor import encoder_inputs, image_inputs
-from .pipeline_utils import HfGanPipeline
+from .pipeline_utils import HfGanPipeline, reconstruction_distance
 
 
 @dataclass
@@ -379,9 +379,7 @@ class StyleGANPipeline(HfGanPipeline):
                 noise_scale = float(w_std) * 0.05 * max(0.0, 1 - t / 0.75) ** 2
                 noise = torch.randn(w.shape, generator=rng).to(w.device, w.dtype) * noise_scale
                 image = self.generator.synthesize((w + noise).expand(n, num_ws, -1), noise_mode="const")
-                loss = (image - targets).square().mean(dim=(1, 2, 3))  # (n,)
-                if perceptual is not None:
-                    loss = loss + perceptual(image, targets)
+                loss = reconstruction_distance(image, targets, perceptual)  # (n,)
                 optimizer.zero_grad(set_to_none=True)
                 loss.sum().backward()
                 optimizer.step()
@@ -394,9 +392,7 @@ class StyleGANPipeline(HfGanPipeline):
         with torch.enable_grad():
             for _ in self.progress_bar(range(num_steps), disable=num_steps == 0):
                 image = generator.synthesize(ws, noise_mode="const")
-                loss = (image - targets).square().mean(dim=(1, 2, 3))
-                if perceptual is not None:
-                    loss = loss + perceptual(image, targets)
+                loss = reconstruction_distance(image, targets, perceptual)
                 optimizer.zero_grad(set_to_none=True)
                 loss.sum().backward()
                 optimizer.step()
