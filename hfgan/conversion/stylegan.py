@@ -67,9 +67,9 @@ def hfgan_config(class_name: str, init_args: list, init_kwargs: dict[str, Any]) 
     for key, value in _flatten(init_kwargs).items():
         if key in _IGNORED or (key == "architecture" and value == "skip" and target != "StyleGAN2Discriminator"):
             continue  # "skip" is the only generator architecture hfgan has, and NVIDIA's default
-        if key in _FIXED and value != _FIXED[key]:
-            raise ValueError(f"{class_name} with {key}={value!r}: hfgan implements only {_FIXED[key]!r}")
         if key in _FIXED:
+            if value != _FIXED[key]:
+                raise ValueError(f"{class_name} with {key}={value!r}: hfgan implements only {_FIXED[key]!r}")
             continue
         if key not in accepted:
             raise ValueError(f"{class_name}: hfgan's {target} has no equivalent of {key}={value!r}")
