@@ -99,17 +99,19 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
         styles = styles * styles.square().mean().rsqrt()
     if fused is None:
         fused = not torch.is_grad_enabled()
-    w = weight.unsqueeze(0) * styles[:, None, :, None, None]  # (B, C_out, C_in, k, k)
-    dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt() if demodulate else None  # (B, C_out): unit norm
-    if input_gain is not None:  # after the demodulation, which would cancel it
-        styles = styles * input_gain.expand(b, c_in)
-        w = w * input_gain.expand(b, c_in)[:, None, :, None, None]
     if not fused:
+        if demodulate:  # sum_{i,k} (w_oik s_i)^2 = sum_i s_i^2 sum_k w_oik^2: no per-image weights needed
+            dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).T + 1e-8).rsqrt()  # (B, C_out): unit norm
+        if input_gain is not None:  # after the demodulation, which would cancel it
+            styles = styles * input_gain.expand(b, c_in)
         x = conv2d_resample(x * styles.to(x.dtype)[:, :, None, None], weight.to(x.dtype), resample_filter, up=up,
                             padding=padding)  # (B, C_out, H', W')
         return x * dcoefs.to(x.dtype)[:, :, None, None] if demodulate else x
+    w = weight.unsqueeze(0) * styles[:, None, :, None, None]  # (B, C_out, C_in, k, k)
     if demodulate:
-        w = w * dcoefs[:, :, None, None, None]
+        w = w * (w.square().sum(dim=[2, 3, 4], keepdim=True) + 1e-8).rsqrt()  # unit norm per output channel
+    if input_gain is not None:  # after the demodulation, which would cancel it
+        w = w * input_gain.expand(b, c_in)[:, None, :, None, None]
     x = conv2d_resample(x.reshape(1, b * c_in, *x.shape[2:]), w.reshape(b * c_out, c_in, kh, kw).to(x.dtype),
                         resample_filter, up=up, padding=padding, groups=b)  # (1, B * C_out, H', W')
     return x.reshape(b, c_out, *x.shape[2:])
