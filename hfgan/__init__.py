@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .models.dcgan import DCGANDiscriminator, DCGANGenerator
     from .models.emoji_cnn import EmojiFeatureNet
     from .models.stylegan.directions import EditDirections
+    from .models.stylegan.encoder import StyleGANEncoder
     from .models.stylegan.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
     from .models.stylegan.stylegan3 import StyleGAN3Generator
     from .pipelines.blobgan import BlobGANPipeline

@@ -21,6 +21,7 @@ LOADABLE: dict[str, list[str]] = {
     "hfgan.models.dcgan": ["DCGANDiscriminator", "DCGANGenerator"],
     "hfgan.models.emoji_cnn": ["EmojiFeatureNet"],
     "hfgan.models.stylegan.directions": ["EditDirections"],
+    "hfgan.models.stylegan.encoder": ["StyleGANEncoder"],
     "hfgan.models.stylegan.stylegan2": ["StyleGAN2Discriminator", "StyleGAN2Generator"],
     "hfgan.models.stylegan.stylegan3": ["StyleGAN3Generator"],
     "hfgan.pipelines.blobgan": ["BlobGANPipeline"],

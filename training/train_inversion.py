@@ -31,8 +31,7 @@ the step (output folder, resume, logging, checkpoints, releases, pushes) is `hfg
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
@@ -44,71 +43,17 @@ from common import training_run
 from hfgan import BlobGANDiscriminator, BlobGANEncoder, BlobGANPipeline, render_layout
 from hfgan.losses import inversion_loss
 from hfgan.metrics.inversion import evaluate_inversion, scenes_with_boxes
-from hfgan.metrics.registry import INVERSION_METRICS, metric_names  # metrics.metrics names, and their result keys
+from hfgan.metrics.registry import metric_names  # metrics.metrics names -> their result keys
 from hfgan.perceptual import perceptual_distance
-from hfgan.training import RunConfig, check_finite, load_training_images, run_main, step_seed, validate_config
+from hfgan.training import check_finite, load_training_images, run_main, step_seed, validate_config
+from hfgan.training.inversion import EncoderRunConfig, FrozenNetworks, check_encoder_config
 from hfgan.pipelines.image_processor import to_pil_images
 from hfgan.utils import make_image_grid
 
 
 @dataclass
-class EncoderModelConfig:  # the encoder's widths: channel_base / resolution, capped at channel_max
-    channel_base: int = MISSING
-    channel_max: int = MISSING
-
-
-@dataclass
-class PerceptualConfig:
-    name: str = MISSING  # lpips-vgg | emoji-cnn-distance (hfgan.perceptual)
-    weights: str | None = MISSING  # lpips-vgg: torchvision's VGG16 file; emoji-cnn-distance: a folder; null: default
-
-
-@dataclass
-class InversionLossConfig:
-    latent_weight: float = MISSING  # lambda
-
-
-@dataclass
-class TruncationConfig:  # beta_fake at psi ~ U[min, max], one psi per generated image
-    min: float = MISSING
-    max: float = MISSING
-
-
-@dataclass
-class EncoderOptimConfig:
-    lr: float = MISSING
-    beta1: float = MISSING
-    beta2: float = MISSING
-
-
-@dataclass
-class TestDataConfig:  # the held-out scenes: evaluation and sample grids
-    source: str = MISSING
-    split: str | None = MISSING  # null: "train" for a single parquet file (its one split), else "test"
-
-
-@dataclass
-class TrainInversionConfig(RunConfig):
+class TrainInversionConfig(EncoderRunConfig):
     blobgan: str = MISSING  # the BlobGAN release to invert: a folder or a Hub repo id
-    model: EncoderModelConfig = field(default_factory=EncoderModelConfig)
-    perceptual: PerceptualConfig = field(default_factory=PerceptualConfig)
-    loss: InversionLossConfig = field(default_factory=InversionLossConfig)
-    truncation: TruncationConfig = field(default_factory=TruncationConfig)
-    optim: EncoderOptimConfig = field(default_factory=EncoderOptimConfig)
-    test_data: TestDataConfig = field(default_factory=TestDataConfig)
-
-
-def check_inversion_config(cfg: DictConfig) -> None:
-    """The values the schema's types cannot check, as `ValueError`s naming the key."""
-    if not 0 <= cfg.truncation.min <= cfg.truncation.max:
-        raise ValueError(f"truncation.min and truncation.max must satisfy 0 <= min <= max, got "
-                         f"{cfg.truncation.min} and {cfg.truncation.max}")
-    if cfg.loss.latent_weight < 0:
-        raise ValueError(f"loss.latent_weight must be >= 0, got {cfg.loss.latent_weight}")
-    unknown = [m for m in cfg.metrics.metrics if m not in INVERSION_METRICS]
-    if unknown:
-        raise ValueError(f"metrics.metrics: unknown inversion metric(s) {unknown}; choose from "
-                         f"{', '.join(INVERSION_METRICS)}")
 
 
 def load_blobgan(source: str) -> tuple[BlobGANPipeline, BlobGANDiscriminator | None]:
@@ -121,41 +66,14 @@ def load_blobgan(source: str) -> tuple[BlobGANPipeline, BlobGANDiscriminator | N
             raise  # a folder that is not a BlobGAN release, or a release of another pipeline: the error says so
         raise FileNotFoundError(
             f"blobgan={source} is neither a BlobGAN release folder here nor a Hub repo that loads "
-            f"({type(error).__name__}: {error}). Train one first (python training/train_blobgan.py writes outputs/blobgan-emoji-scenes/release) "
+            f"({type(error).__name__}: {error}). Train one first (python training/train_blobgan.py writes "
+            f"outputs/blobgan-emoji-scenes/release) "
             f"and pass blobgan=<that folder>, or a Hub repo id."
         ) from None
     discriminator = None
     if (Path(source) / "discriminator" / "config.json").is_file():
         discriminator = BlobGANDiscriminator.from_pretrained(source, subfolder="discriminator")
     return pipe, discriminator
-
-
-def weights_digest(model: torch.nn.Module) -> str:
-    """A short hash of a network's weights and buffers."""
-    digest = hashlib.sha256()
-    for key, tensor in sorted(model.state_dict().items()):
-        digest.update(key.encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
-class FrozenBlobGAN:
-    """The frozen networks' identity, kept in every checkpoint: resuming against another BlobGAN release is an error
-    naming it, not an encoder trained against two generators."""
-
-    def __init__(self, source: str, **models: torch.nn.Module):
-        self.source = source
-        self.digests = {name: weights_digest(model) for name, model in models.items()}
-
-    def state_dict(self) -> dict:
-        return {"source": self.source, **self.digests}
-
-    def load_state_dict(self, state: dict) -> None:
-        changed = [name for name, digest in self.digests.items() if state.get(name) != digest]
-        if changed:
-            raise ValueError(f"cannot resume: the checkpoint's encoder was trained against "
-                             f"blobgan={state.get('source')}, whose {' and '.join(changed)} differ from those of "
-                             f"blobgan={self.source}")
 
 
 def inversion_grid(pipe: BlobGANPipeline, images: torch.Tensor, per_row: int = 4):
@@ -172,7 +90,7 @@ def inversion_grid(pipe: BlobGANPipeline, images: torch.Tensor, per_row: int = 4
 def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
     cfg = validate_config(cfg, TrainInversionConfig)
-    check_inversion_config(cfg)
+    check_encoder_config(cfg)
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world = accelerator.process_index, accelerator.num_processes
     device = accelerator.device
@@ -218,12 +136,13 @@ def train(cfg: DictConfig) -> dict:
         if int(layout_net.mean_samples):
             encoder.start_at(layout_net.output_mean)  # an untrained encoder predicts the mean layout, not noise
         opt = torch.optim.Adam(encoder.parameters(), lr=cfg.optim.lr, betas=(cfg.optim.beta1, cfg.optim.beta2))
-        frozen = FrozenBlobGAN(cfg.blobgan, layout_net=layout_net, generator=generator)
+        frozen = FrozenNetworks("blobgan", cfg.blobgan, layout_net=layout_net, generator=generator)
         run.track(models={"encoder": encoder}, optimizers={"opt": opt}, states={"frozen": frozen})
         encoder, opt = accelerator.prepare(encoder, opt)
 
         def release() -> BlobGANPipeline:
-            return BlobGANPipeline(layout_net=layout_net, generator=generator, encoder=accelerator.unwrap_model(encoder))
+            return BlobGANPipeline(layout_net=layout_net, generator=generator,
+                                   encoder=accelerator.unwrap_model(encoder))
 
         grid_images = test_images[: cfg.logging.num_samples]
         evaluated = test_images[: cfg.metrics.num_samples]

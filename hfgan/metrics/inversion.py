@@ -1,9 +1,10 @@
-"""How well a BlobGAN encoder inverts images: reconstruction PSNR and FD, latent error on generated images, and how
+"""How well an inversion works: reconstruction PSNR and FD, latent error on generated images, and for BlobGAN how
 the encoded blobs line up with the objects of a scene.
 
 The pieces are pure functions of tensors (`psnr`, `latent_error`, `blob_peak_alphas`, `visible_blobs`,
 `blob_object_alignment`); [`evaluate_inversion`] runs a [`BlobGANPipeline`] with an encoder over test images and
-returns every number; [`scenes_with_boxes`] loads a scenes split (`hfgan prepare-scenes`) with its object boxes.
+returns every number; [`evaluate_stylegan_inversion`] does the same for any of `StyleGANPipeline.invert`'s methods;
+[`scenes_with_boxes`] loads a scenes split (`hfgan prepare-scenes`) with its object boxes.
 
 ```py
 from hfgan import BlobGANPipeline
@@ -154,6 +155,30 @@ def scenes_with_boxes(
     return images, boxes
 
 
+def _unit_images(images: torch.Tensor, size: int, taker: str) -> torch.Tensor:
+    """uint8 or [0, 1] images (N, 3, size, size) -> floats in [0, 1]; another shape is a ValueError."""
+    reference = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    if tuple(reference.shape[1:]) != (3, size, size):
+        raise ValueError(f"images must have shape (N, 3, {size}, {size}) ({taker}'s size), got "
+                         f"{tuple(reference.shape)}")
+    return reference
+
+
+def reconstruction_fd(backbone, images: torch.Tensor, reconstructions: torch.Tensor, device) -> dict[str, float]:
+    """`{"reconstruction_fd_<backbone>": FD}` between images (uint8 or [0, 1]) and their reconstructions ([0, 1]),
+    or `{}` with a warning when there are fewer images than feature dimensions."""
+    from .backbones import extract_features, load_backbone
+    from .distances import frechet_distance
+
+    backbone = load_backbone(backbone, device=device) if isinstance(backbone, str) else backbone
+    if len(images) < backbone.feature_dim:
+        logger.warning("reconstruction FD left out: %d images are fewer than the %d dimensions of %s features",
+                       len(images), backbone.feature_dim, backbone.name)
+        return {}
+    fd = frechet_distance(extract_features(backbone, images), extract_features(backbone, reconstructions))
+    return {f"reconstruction_fd_{backbone.slug}": fd}
+
+
 @torch.no_grad()
 def evaluate_inversion(
     pipe,
@@ -189,19 +214,13 @@ def evaluate_inversion(
         `fake_reconstruction_psnr` (with `num_fakes`), `object_hit_rate`, `blob_in_object_rate` and
         `visible_blobs_per_image` (with `boxes`; `visible_blobs_per_image` always).
     """
-    from .backbones import extract_features, load_backbone
-
     encoder, generator, layout_net = pipe.encoder, pipe.generator, pipe.layout_net
     if encoder is None:
         raise ValueError("evaluate_inversion needs a pipeline with an encoder (BlobGANPipeline(..., encoder=...))")
     if boxes is not None and len(boxes) != len(images):
         raise ValueError(f"boxes are given for {len(boxes)} images but there are {len(images)} images")
     device, dtype = pipe._execution_device, generator.dtype
-    size = encoder.config.image_size
-    reference = images.float() / 255 if images.dtype == torch.uint8 else images.float()  # (N, 3, S, S) in [0, 1]
-    if tuple(reference.shape[1:]) != (3, size, size):
-        raise ValueError(f"images must have shape (N, 3, {size}, {size}) (the encoder's size), got "
-                         f"{tuple(reference.shape)}")
+    reference = _unit_images(images, encoder.config.image_size, "the encoder")  # (N, 3, S, S) in [0, 1]
 
     def render(raw_or_layout):
         layout = raw_or_layout if not isinstance(raw_or_layout, torch.Tensor) else layout_net.decode(raw_or_layout)
@@ -225,16 +244,7 @@ def evaluate_inversion(
             alignment = blob_object_alignment(centers, visible, boxes)
             results.update({k: alignment[k] for k in ("object_hit_rate", "blob_in_object_rate")})
         if backbone is not None:
-            backbone = load_backbone(backbone, device=device) if isinstance(backbone, str) else backbone
-            if len(reference) < backbone.feature_dim:
-                logger.warning("reconstruction FD left out: %d images are fewer than the %d dimensions of %s "
-                               "features", len(reference), backbone.feature_dim, backbone.name)
-            else:
-                from .distances import frechet_distance
-
-                real_features = extract_features(backbone, images if images.dtype == torch.uint8 else reference)
-                fd = frechet_distance(real_features, extract_features(backbone, reconstructions))
-                results[f"reconstruction_fd_{backbone.slug}"] = fd
+            results.update(reconstruction_fd(backbone, images, reconstructions, device))
 
         # generated images: how close E(G(beta)) comes to beta, and to the image
         if num_fakes:
@@ -251,6 +261,79 @@ def evaluate_inversion(
                 predicted = encoder(fake.to(device, dtype) * 2 - 1).raw
                 errors.append((predicted.double() - raw.double()).pow(2).mean(1).cpu())  # (b,) per image
                 psnrs.append(psnr(render(predicted), fake))
+            results["latent_error"] = torch.cat(errors).mean().item()
+            results["fake_reconstruction_psnr"] = torch.cat(psnrs).mean().item()
+    return results
+
+
+@torch.no_grad()
+def evaluate_stylegan_inversion(
+    pipe,
+    images: torch.Tensor,
+    *,
+    method: str = "encoder",
+    num_fakes: int = 0,
+    truncation_psi: tuple[float, float] = (1.0, 1.0),
+    seed: int = 0,
+    backbone=None,
+    perceptual=None,
+    batch_size: int = 64,
+    invert_kwargs: dict | None = None,
+) -> dict[str, float]:
+    """Inversion numbers of a [`StyleGANPipeline`]: `pipe.invert(images, method=method, **invert_kwargs)` on real
+    images, and with `num_fakes` the same inversion of generated images whose ws are known.
+
+    Args:
+        images: real test images `(N, 3, S, S)`, uint8 or float in [0, 1], at the generator's size.
+        method: `StyleGANPipeline.invert`'s method ("encoder" needs `pipe.encoder`).
+        num_fakes: generated images: z drawn from `seed`, w truncated by a psi uniform in `truncation_psi`.
+        backbone: features for the Fréchet distance between the real images and their reconstructions (left out
+            with fewer images than feature dimensions).
+        perceptual: a `hfgan.perceptual.PerceptualDistance` for `reconstruction_<name>` (the mean distance).
+        invert_kwargs: more arguments of `invert` (e.g. `space`, `num_steps`, and `perceptual` for the
+            optimisation, which may differ from the measuring one).
+
+    Returns:
+        `reconstruction_psnr` (dB, mean over images, both in [0, 1]), `seconds_per_image` (the inversion's wall
+        time), `reconstruction_<perceptual name>`, `reconstruction_fd_<backbone>`, and with `num_fakes`:
+        `latent_error` (mean squared error of the ws) and `fake_reconstruction_psnr`.
+    """
+    import time
+
+    generator = pipe.generator
+    device, dtype = pipe._execution_device, generator.dtype
+    reference = _unit_images(images, generator.config.img_resolution, "the generator")  # (N, 3, S, S) in [0, 1]
+
+    def invert(targets: torch.Tensor):
+        return pipe.invert(targets, method=method, output_type="pt", max_batch_size=batch_size,
+                           **(invert_kwargs or {}))
+
+    results: dict[str, float] = {}
+    with pipe.eval_mode():
+        start = time.perf_counter()
+        inverted = [invert(chunk) for chunk in reference.split(batch_size)]
+        results["seconds_per_image"] = (time.perf_counter() - start) / len(reference)
+        reconstructions = torch.cat([out.reconstructions.float().cpu() for out in inverted])  # (N, 3, S, S)
+        results["reconstruction_psnr"] = psnr(reconstructions, reference).mean().item()
+        if perceptual is not None:
+            distances = perceptual(reconstructions.to(device) * 2 - 1, reference.to(device) * 2 - 1)  # (N,)
+            results[f"reconstruction_{perceptual.name.replace('-', '_')}"] = distances.mean().item()
+        if backbone is not None:
+            results.update(reconstruction_fd(backbone, images, reconstructions, device))
+
+        if num_fakes:  # generated images: how close the inverted ws come to the true ones, and to the image
+            rng = torch.Generator().manual_seed(seed)
+            z = torch.randn(num_fakes, generator.config.z_dim, generator=rng)
+            low, high = truncation_psi
+            psis = low + (high - low) * torch.rand(num_fakes, generator=rng)
+            errors, psnrs = [], []
+            for z_chunk, psi in zip(z.split(batch_size), psis.split(batch_size)):
+                ws = generator.map(z_chunk.to(device, dtype))  # (b, num_ws, w_dim)
+                ws = generator.mapping.w_avg.lerp(ws, psi.to(device, dtype)[:, None, None])  # truncated per image
+                fake = generator.synthesize(ws, noise_mode="const").float().clamp(-1, 1).add(1).div(2).cpu()
+                out = invert(fake)
+                errors.append((out.ws.double() - ws.double().cpu()).pow(2).flatten(1).mean(1))  # (b,)
+                psnrs.append(psnr(out.reconstructions.float().cpu(), fake))
             results["latent_error"] = torch.cat(errors).mean().item()
             results["fake_reconstruction_psnr"] = torch.cat(psnrs).mean().item()
     return results

@@ -12,6 +12,7 @@ _MODULES = {  # where each public name lives; imported on first use
     ".emoji_cnn": ["EmojiFeatureNet", "EmojiFeatureNetOutput"],
     ".modeling_utils": ["HfGanModel"],
     ".stylegan.directions": ["EditDirections"],
+    ".stylegan.encoder": ["StyleGANEncoder", "StyleGANEncoderOutput"],
     ".stylegan.stylegan2": ["StyleGAN2Discriminator", "StyleGAN2DiscriminatorOutput", "StyleGAN2Generator"],
     ".stylegan.generator": ["StyleGANGeneratorOutput"],
     ".stylegan.stylegan3": ["StyleGAN3Generator"],
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .emoji_cnn import EmojiFeatureNet, EmojiFeatureNetOutput
     from .modeling_utils import HfGanModel
     from .stylegan.directions import EditDirections
+    from .stylegan.encoder import StyleGANEncoder, StyleGANEncoderOutput
     from .stylegan.stylegan2 import StyleGAN2Discriminator, StyleGAN2DiscriminatorOutput, StyleGAN2Generator
     from .stylegan.generator import StyleGANGeneratorOutput
     from .stylegan.stylegan3 import StyleGAN3Generator

@@ -12,7 +12,7 @@ import torch
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from ..models import EditDirections, StyleGAN2Generator, StyleGAN3Generator
+from ..models import EditDirections, StyleGAN2Generator, StyleGAN3Generator, StyleGANEncoder
 from .image_processor import encoder_inputs, image_inputs
 from .pipeline_utils import HfGanPipeline, reconstruction_distance
 
@@ -65,18 +65,23 @@ class StyleGANPipeline(HfGanPipeline):
         generator ([`StyleGAN3Generator`] or [`StyleGAN2Generator`]): the generator.
         directions ([`~hfgan.editing.EditDirections`], *optional*): named edit directions in the generator's w
             space, applied by `pipe(..., edits={name: strength})`; saved and pushed with the pipeline.
+        encoder ([`StyleGANEncoder`], *optional*): images -> ws in one forward pass, for
+            `invert(..., method="encoder")` (`training/train_stylegan_encoder.py` trains one).
     """
 
     model_cpu_offload_seq = "generator"
-    _optional_components = ["directions"]
+    _optional_components = ["directions", "encoder"]
     _hub_tags = ["stylegan"]
     _card_task = "unconditional-image-generation"
 
-    def __init__(self, generator: StyleGAN3Generator | StyleGAN2Generator, directions: EditDirections | None = None):
+    def __init__(self, generator: StyleGAN3Generator | StyleGAN2Generator, directions: EditDirections | None = None,
+                 encoder: StyleGANEncoder | None = None):
         super().__init__()
         if directions is not None:
             directions.check_generator(generator.num_ws, generator.config.w_dim)
-        self.register_modules(generator=generator, directions=directions)
+        if encoder is not None:
+            encoder.check_generator(generator)
+        self.register_modules(generator=generator, directions=directions, encoder=encoder)
 
     def class_labels(self, labels, num_images: int) -> torch.Tensor | None:
         """Class indices (an int or one per image) or one-hot rows -> (num_images, c_dim) on the generator's device;
@@ -271,8 +276,9 @@ class StyleGANPipeline(HfGanPipeline):
         early on and the learning rate ramped up and down. `space="w"` optimises one w per image (edits best),
         `"w+"` one per layer (reconstructs better). `method="pti"` then tunes a copy of the generator around those
         ws (pivotal tuning, Roich et al. 2022): closer reconstructions that still edit; the tuned copy is returned
-        as `output.pipeline`, and this pipeline is left as it was. StyleGAN2's noise is the stored noise
-        (`noise_mode="const"`, as `__call__` renders by default); it is not optimised.
+        as `output.pipeline`, and this pipeline is left as it was. `method="encoder"` asks the pipeline's
+        [`StyleGANEncoder`] instead (one forward pass, no optimisation; `space` is the encoder's). StyleGAN2's noise
+        is the stored noise (`noise_mode="const"`, as `__call__` renders by default); it is not optimised.
 
         Args:
             images (`PIL.Image.Image`, `np.ndarray`, `torch.Tensor`, or a list of them):
@@ -280,7 +286,7 @@ class StyleGANPipeline(HfGanPipeline):
                 Images of another size than the generator's are center-cropped to a square and resized, with a
                 warning.
             space (`str`, defaults to `"w"`): `"w"` or `"w+"`.
-            method (`str`, defaults to `"optimize"`): `"optimize"` or `"pti"`.
+            method (`str`, defaults to `"optimize"`): `"optimize"`, `"pti"` or `"encoder"` (needs an `encoder`).
             num_steps (`int`, defaults to 100): Adam steps on the ws (one generator forward and backward each).
             lr (`float`, defaults to 0.1): Adam's peak learning rate on the ws.
             perceptual (`hfgan.perceptual.PerceptualDistance`, *optional*): added to the squared error, e.g.
@@ -315,8 +321,11 @@ class StyleGANPipeline(HfGanPipeline):
         # 0. Check the request
         if space not in ("w", "w+"):
             raise ValueError(f"space must be 'w' or 'w+', got {space!r}")
-        if method not in ("optimize", "pti"):
-            raise ValueError(f"method must be 'optimize' or 'pti', got {method!r}")
+        if method not in ("optimize", "pti", "encoder"):
+            raise ValueError(f"method must be 'optimize', 'pti' or 'encoder', got {method!r}")
+        if method == "encoder" and self.encoder is None:
+            raise ValueError("method='encoder' needs a pipeline with an encoder: StyleGANPipeline(generator, "
+                             "encoder=StyleGANEncoder...) or a release of training/train_stylegan_encoder.py")
         for name, value in (("num_steps", num_steps), ("pti_steps", pti_steps), ("num_w_samples", num_w_samples)):
             if isinstance(value, bool) or not isinstance(value, int) or value < (2 if name == "num_w_samples" else 0):
                 raise ValueError(f"{name} must be a non-negative integer (num_w_samples >= 2), got {value!r}")
@@ -328,27 +337,33 @@ class StyleGANPipeline(HfGanPipeline):
         targets = encoder_inputs(pixels, generator.config.img_resolution, "the generator").to(device, dtype)
         num_images = len(targets)
 
-        # 1. Where w starts and how far it spreads: the mean and spread of sampled w (of the given classes)
-        rng = torch.Generator().manual_seed(seed)
-        with torch.no_grad():
-            z = torch.randn(num_w_samples, generator.config.z_dim, generator=rng).to(device, dtype)
-            labels = None if class_labels is None else self.class_labels(class_labels, 1).expand(num_w_samples, -1)
-            samples = generator.map(z, labels)[:, 0]  # (num_w_samples, w_dim)
-        w_mean = samples.mean(0)
-        w_std = (samples - w_mean).square().sum(1).mean().sqrt()
+        if method == "encoder":  # 1-2. The encoder's answer: one forward pass
+            with self.eval_mode(), torch.no_grad():
+                ws = torch.cat([self.encoder(chunk).ws for chunk in targets.split(max_batch_size)])  # (N, ws, w_dim)
+        else:
+            # 1. Where w starts and how far it spreads: the mean and spread of sampled w (of the given classes)
+            rng = torch.Generator().manual_seed(seed)
+            with torch.no_grad():
+                z = torch.randn(num_w_samples, generator.config.z_dim, generator=rng).to(device, dtype)
+                labels = None if class_labels is None else self.class_labels(class_labels, 1).expand(num_w_samples,
+                                                                                                     -1)
+                samples = generator.map(z, labels)[:, 0]  # (num_w_samples, w_dim)
+            w_mean = samples.mean(0)
+            w_std = (samples - w_mean).square().sum(1).mean().sqrt()
 
-        # 2. Optimise the ws, chunk by chunk (each image's loss reaches only its own w)
-        ws = []
-        with self.eval_mode():
-            for start, stop in self.chunks(num_images, max_batch_size):
-                ws.append(self._optimize_ws(targets[start:stop], w_mean, w_std, space, num_steps, lr, perceptual,
-                                            rng))
-        ws = torch.cat(ws)  # (N, num_ws, w_dim)
+            # 2. Optimise the ws, chunk by chunk (each image's loss reaches only its own w)
+            ws = []
+            with self.eval_mode():
+                for start, stop in self.chunks(num_images, max_batch_size):
+                    ws.append(self._optimize_ws(targets[start:stop], w_mean, w_std, space, num_steps, lr, perceptual,
+                                                rng))
+            ws = torch.cat(ws)  # (N, num_ws, w_dim)
 
         # 3. PTI: tune a copy of the generator around the ws (this pipeline's generator is not touched)
         tuned = None
         if method == "pti":
-            tuned = StyleGANPipeline(generator=copy.deepcopy(generator), directions=self.directions)
+            tuned = StyleGANPipeline(generator=copy.deepcopy(generator), directions=self.directions,
+                                     encoder=self.encoder)
             tuned.set_progress_bar_config(**getattr(self, "_progress_bar_config", {}))
             tuned._tune(ws, targets, pti_steps, pti_lr, perceptual)
         render_with = tuned if tuned is not None else self

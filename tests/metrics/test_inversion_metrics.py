@@ -1,5 +1,5 @@
-"""BlobGAN inversion metrics: PSNR, latent error, visible blobs and blob-object alignment by hand, and
-`evaluate_inversion` agreeing with the pieces on a tiny pipeline."""
+"""Inversion metrics: PSNR, latent error, visible blobs and blob-object alignment by hand, `evaluate_inversion`
+agreeing with the pieces on a tiny BlobGAN pipeline, and `evaluate_stylegan_inversion`."""
 
 import math
 
@@ -150,3 +150,30 @@ def test_evaluate_inversion_refusals(pipe):
     bare = BlobGANPipeline(layout_net=pipe.layout_net, generator=pipe.generator)
     with pytest.raises(ValueError, match="needs a pipeline with an encoder"):
         evaluate_inversion(bare, images)
+
+
+def test_evaluate_stylegan_inversion_numbers():
+    """Every key, for the encoder and for optimisation; optimising w on generated images recovers them (image and w)
+    better than an untrained encoder does; images of another size are refused."""
+    from hfgan import StyleGAN2Generator, StyleGANEncoder, StyleGANPipeline
+    from hfgan.metrics.inversion import evaluate_stylegan_inversion
+    from hfgan.perceptual import perceptual_distance
+
+    torch.manual_seed(0)
+    generator = StyleGAN2Generator(z_dim=8, w_dim=8, img_resolution=16, mapping_layers=2, channel_base=64,
+                                   channel_max=8)
+    pipe = StyleGANPipeline(generator=generator,
+                            encoder=StyleGANEncoder.for_generator(generator, channel_base=64, channel_max=8))
+    pipe.set_progress_bar_config(disable=True)
+    images = (torch.rand(4, 3, 16, 16) * 255).to(torch.uint8)
+    common = dict(num_fakes=3, truncation_psi=(0.5, 1.0), seed=0, batch_size=2)
+    encoded = evaluate_stylegan_inversion(pipe, images, method="encoder",
+                                          perceptual=perceptual_distance("emoji-cnn-distance"), **common)
+    assert set(encoded) == {"seconds_per_image", "reconstruction_psnr", "reconstruction_emoji_cnn_distance",
+                            "latent_error", "fake_reconstruction_psnr"}
+    optimized = evaluate_stylegan_inversion(pipe, images, method="optimize", invert_kwargs={"num_steps": 40},
+                                            **common)
+    assert optimized["fake_reconstruction_psnr"] > encoded["fake_reconstruction_psnr"]
+    assert optimized["latent_error"] < encoded["latent_error"]
+    with pytest.raises(ValueError, match=r"images must have shape \(N, 3, 16, 16\)"):
+        evaluate_stylegan_inversion(pipe, images[:, :, :8, :8])

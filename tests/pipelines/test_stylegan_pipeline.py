@@ -4,7 +4,7 @@ class labels, save/load through HfGanPipeline, `hfgan sample`, bad input."""
 import pytest
 import torch
 
-from hfgan import HfGanPipeline, StyleGAN2Generator, StyleGAN3Generator, StyleGANPipeline
+from hfgan import HfGanPipeline, StyleGAN2Generator, StyleGAN3Generator, StyleGANEncoder, StyleGANPipeline
 from hfgan.cli import main
 from hfgan.pipelines.pipeline_utils import pipeline_for
 
@@ -144,9 +144,34 @@ def test_invert_converts_sizes_and_refuses_bad_arguments():
     images = torch.rand(1, 3, 16, 16)
     with pytest.raises(ValueError, match="space"):
         pipe.invert(images, space="z")
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="method must be"):
+        pipe.invert(images, method="e4e")
+    with pytest.raises(ValueError, match="method='encoder' needs a pipeline with an encoder"):
         pipe.invert(images, method="encoder")
     with pytest.raises(ValueError, match="num_steps"):
         pipe.invert(images, num_steps=-1)
     with pytest.raises(ValueError, match="float pixel values must lie in"):
         pipe.invert(images * 3)
+
+
+def test_invert_with_an_encoder_and_its_save_load_round_trip(tmp_path):
+    """method="encoder" is one forward pass of the pipeline's encoder; the encoder saves and loads with the pipeline
+    as an optional component, and one sized for another generator is refused."""
+    pipe = tiny_pipe("stylegan2")
+    torch.manual_seed(1)
+    encoder = StyleGANEncoder.for_generator(pipe.generator, channel_base=64, channel_max=8)
+    with_encoder = StyleGANPipeline(generator=pipe.generator, encoder=encoder)
+    with_encoder.set_progress_bar_config(disable=True)
+    images = torch.rand(3, 3, 16, 16)
+    out = with_encoder.invert(images, method="encoder", output_type="pt", max_batch_size=2)
+    torch.testing.assert_close(out.ws, encoder(images * 2 - 1).ws)
+    torch.testing.assert_close(out.reconstructions, with_encoder(ws=out.ws, output_type="pt").images)
+    assert out.pipeline is None
+
+    with_encoder.save_pretrained(tmp_path / "pipe")
+    loaded = HfGanPipeline.from_pretrained(tmp_path / "pipe")
+    assert isinstance(loaded.encoder, StyleGANEncoder) and loaded.directions is None
+    torch.testing.assert_close(loaded.invert(images, method="encoder", output_type="pt").ws, out.ws)
+    other = StyleGANEncoder(image_size=16, num_ws=6, w_dim=4, channel_base=64, channel_max=8)
+    with pytest.raises(ValueError, match="w_dim=4 here but 8 in the generator"):
+        StyleGANPipeline(generator=pipe.generator, encoder=other)

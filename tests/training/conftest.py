@@ -80,3 +80,27 @@ def run_inversion(tmp_path, tiny_scenes, tiny_blobgan_release):
     return lambda *overrides, output_dir=None: run(f"data.source={tiny_scenes}", f"test_data.source={test_split}",
                                                    f"blobgan={tiny_blobgan_release}", *overrides,
                                                    output_dir=output_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_stylegan_release(tmp_path_factory):
+    """A tiny untrained StyleGAN2 release (16 px, w of size 8), its mean w set as a trained one's would be."""
+    import torch
+
+    from hfgan import StyleGAN2Generator, StyleGANPipeline
+
+    torch.manual_seed(0)
+    generator = StyleGAN2Generator(z_dim=8, w_dim=8, img_resolution=16, mapping_layers=2, channel_base=64,
+                                   channel_max=8)
+    with torch.no_grad():
+        generator.mapping.w_avg.copy_(generator.map(torch.randn(256, 8))[:, 0].mean(0))
+    release = tmp_path_factory.mktemp("stylegan") / "release"
+    StyleGANPipeline(generator=generator).save_pretrained(release)
+    return release
+
+
+@pytest.fixture
+def run_stylegan_encoder(tmp_path, tiny_stylegan_release):
+    run = script_runner("train_stylegan_encoder", "stylegan_encoder_debug", tmp_path)
+    return lambda *overrides, output_dir=None: run(f"stylegan={tiny_stylegan_release}", *overrides,
+                                                   output_dir=output_dir)
