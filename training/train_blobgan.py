@@ -200,12 +200,7 @@ def train(cfg: DictConfig) -> dict:
                          "blob_size_mean": layouts[0].sizes.mean().item(),  # s: do blobs grow, shrink or vanish?
                          **blob_usage(layouts[0], image_size),  # how many blobs a sample uses, and which
                          "ema_decay": ema_generator.current_decay()})
-            if run.due(cfg.logging.sample_every):
-                run.log_samples()
-            if run.due(cfg.metrics.every):
-                run.evaluate()
-            if run.due(cfg.checkpoint.every):
-                run.checkpoint(release=cfg.checkpoint.release_every)
+            run.periodic()  # sample grid, evaluation, checkpoint: each when due
         return run.finish()
 
 

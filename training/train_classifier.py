@@ -353,10 +353,7 @@ def train(cfg: DictConfig) -> dict:
                     **({"loss_g": g_out["loss"].item()} if g_out else {}),
                     "lr_d": opt_d.param_groups[0]["lr"],
                 })
-            if run.due(cfg.metrics.every):
-                run.evaluate()
-            if run.due(cfg.checkpoint.every):
-                run.checkpoint(release=cfg.checkpoint.release_every)
+            run.periodic()  # sample grid, evaluation, checkpoint: each when due
         return run.finish()
 
 

@@ -234,12 +234,7 @@ def train(cfg: DictConfig) -> dict:
             if run.due(cfg.logging.every, at_end=True):
                 run.log({**gan_scalars(d_out, g_out), "lr_g": opt_g.param_groups[0]["lr"],
                          "lr_d": opt_d.param_groups[0]["lr"], "ema_decay": ema.current_decay()})
-            if run.due(cfg.logging.sample_every):
-                run.log_samples()
-            if run.due(cfg.metrics.every):
-                run.evaluate()
-            if run.due(cfg.checkpoint.every):
-                run.checkpoint(release=cfg.checkpoint.release_every)
+            run.periodic()  # sample grid, evaluation, checkpoint: each when due
         return run.finish()
 
 

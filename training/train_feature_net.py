@@ -209,10 +209,7 @@ def train(cfg: DictConfig) -> dict:
             run.step_done(images=cfg.batch_size * world)
             if run.due(cfg.logging.every, at_end=True):
                 run.log({"loss": loss.item(), "lr": schedule.get_last_lr()[0]})
-            if run.due(cfg.metrics.every):
-                run.evaluate()
-            if run.due(cfg.checkpoint.every):
-                run.checkpoint(release=cfg.checkpoint.release_every)
+            run.periodic()  # sample grid, evaluation, checkpoint: each when due
         summary = run.finish()
 
     if cfg.install_to and run.is_main:  # the package data: the network and the record of how it was trained

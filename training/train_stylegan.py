@@ -152,12 +152,7 @@ def train(cfg: DictConfig) -> dict:
             run.step_done(images=cfg.batch_size * world)
             if run.due(cfg.logging.every, at_end=True):
                 run.log({**gan_scalars(d_out, g_out), "ema_decay": ema.current_decay()})
-            if run.due(cfg.logging.sample_every):
-                run.log_samples()
-            if run.due(cfg.metrics.every):
-                run.evaluate()
-            if run.due(cfg.checkpoint.every):
-                run.checkpoint(release=cfg.checkpoint.release_every)
+            run.periodic()  # sample grid, evaluation, checkpoint: each when due
         return run.finish()
 
 

@@ -193,12 +193,7 @@ def train(cfg: DictConfig) -> dict:
                     **{key: out[key].item() for key in ("l2_real", "l2_fake", "latent_l2")},
                     "delta_l2": delta.item(),
                 })
-            if run.due(cfg.logging.sample_every):
-                run.log_samples()
-            if run.due(cfg.metrics.every):
-                run.evaluate()
-            if run.due(cfg.checkpoint.every):
-                run.checkpoint(release=cfg.checkpoint.release_every)
+            run.periodic()  # sample grid, evaluation, checkpoint: each when due
         return run.finish()
 
 

@@ -206,6 +206,18 @@ class TrainingRun:
             return at_end
         return every > 0 and self.step % every == 0
 
+    def periodic(self) -> None:
+        """What comes every so many steps, each on the steps it is due: the sample grid (`logging.sample_every`), the
+        evaluation (`metrics.every`) and the checkpoint (`checkpoint.every`, with a release when
+        `checkpoint.release_every`). The last step's come with `finish`'s release."""
+        cfg = self.cfg
+        if self.due(cfg.logging.sample_every):
+            self.log_samples()
+        if self.due(cfg.metrics.every):
+            self.evaluate()
+        if self.due(cfg.checkpoint.every):
+            self.checkpoint(release=cfg.checkpoint.release_every)
+
     def log(self, scalars: dict[str, float]) -> None:
         """Log `scalars` at this step, with the images per second since the last log and the images seen."""
         now, (then, images_then) = time.time(), self._last_log
