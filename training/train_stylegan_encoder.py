@@ -32,6 +32,7 @@ Everything around the step (output folder, resume, logging, checkpoints, release
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import hydra
 import torch
@@ -39,7 +40,7 @@ from accelerate import Accelerator
 from omegaconf import MISSING, DictConfig
 
 from common import training_run
-from hfgan import StyleGANEncoder, StyleGANPipeline
+from hfgan import StyleGAN2Discriminator, StyleGANEncoder, StyleGANPipeline
 from hfgan.data import load_image_dataset
 from hfgan.losses import inversion_loss
 from hfgan.metrics.inversion import evaluate_stylegan_inversion
@@ -83,6 +84,9 @@ def train(cfg: DictConfig) -> dict:
 
     # ---- the frozen generator, the perceptual distance and the test images first: a bad one fails before any output
     source = StyleGANPipeline.from_pretrained(cfg.stylegan)
+    discriminator = None  # carried into the release when the source has one, so it can replace the source whole
+    if (Path(cfg.stylegan) / "discriminator" / "config.json").is_file():
+        discriminator = StyleGAN2Discriminator.from_pretrained(cfg.stylegan, subfolder="discriminator")
     generator = source.generator.eval().requires_grad_(False).to(device)
     if generator.config.c_dim:
         raise ValueError(f"stylegan={cfg.stylegan} is a conditional generator; the encoder trains for unconditional "
@@ -140,6 +144,7 @@ def train(cfg: DictConfig) -> dict:
             pipeline=release,
             samples=inversion_grid,
             evaluator=evaluate if run.is_main and cfg.metrics.every >= 0 else None,
+            extra_models={"discriminator": discriminator} if discriminator is not None else None,
             card={
                 "StyleGAN": f"{cfg.stylegan}: generator (its EMA weights, as released), frozen",
                 "encoder": f"space {cfg.model.space}: ws = w_avg + w(x)"

@@ -84,10 +84,11 @@ def run_inversion(tmp_path, tiny_scenes, tiny_blobgan_release):
 
 @pytest.fixture(scope="session")
 def tiny_stylegan_release(tmp_path_factory):
-    """A tiny untrained StyleGAN2 release (16 px, w of size 8), its mean w set as a trained one's would be."""
+    """A tiny untrained StyleGAN2 release (16 px, w of size 8), its mean w set as a trained one's would be, with
+    discriminator/ as train_stylegan.py writes it."""
     import torch
 
-    from hfgan import StyleGAN2Generator, StyleGANPipeline
+    from hfgan import StyleGAN2Discriminator, StyleGAN2Generator, StyleGANPipeline
 
     torch.manual_seed(0)
     generator = StyleGAN2Generator(z_dim=8, w_dim=8, img_resolution=16, mapping_layers=2, channel_base=64,
@@ -96,6 +97,7 @@ def tiny_stylegan_release(tmp_path_factory):
         generator.mapping.w_avg.copy_(generator.map(torch.randn(256, 8))[:, 0].mean(0))
     release = tmp_path_factory.mktemp("stylegan") / "release"
     StyleGANPipeline(generator=generator).save_pretrained(release)
+    StyleGAN2Discriminator(img_resolution=16, channel_base=64, channel_max=8).save_pretrained(release / "discriminator")
     return release
 
 

@@ -41,10 +41,12 @@ def test_debug_run_end_to_end(debug_run, tiny_stylegan_release):
     assert isinstance(pipe, StyleGANPipeline) and isinstance(pipe.encoder, StyleGANEncoder)
     inverted = pipe.invert(torch.rand(2, 3, 16, 16), method="encoder", output_type="pt")
     assert inverted.ws.shape == (2, pipe.generator.num_ws, 8)
-    # the generator stays as released, to the byte
-    released = tiny_stylegan_release / "generator" / "diffusion_pytorch_model.safetensors"
-    assert (out / "release" / "generator" / "diffusion_pytorch_model.safetensors").read_bytes() == \
-        released.read_bytes()
+    # the generator stays as released, to the byte, and the discriminator comes along (the release can replace the
+    # source whole)
+    for part in ("generator", "discriminator"):
+        released = tiny_stylegan_release / part / "diffusion_pytorch_model.safetensors"
+        assert (out / "release" / part / "diffusion_pytorch_model.safetensors").read_bytes() == \
+            released.read_bytes(), part
     assert set(summary["metrics"]) == {"reconstruction_psnr", "latent_error", "fake_reconstruction_psnr"}
     card = (out / "release" / "README.md").read_text()
     assert "emoji-cnn-distance" in card and "space w+" in card
