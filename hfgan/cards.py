@@ -135,6 +135,14 @@ encoder = BlobGANEncoder.from_pretrained("{{ repo_id }}").eval()
 size = encoder.config.image_size
 output = encoder(torch.rand(4, 3, size, size) * 2 - 1)  # images in [-1, 1]
 render_layout(output.layout)[0].save("blobs.png")  # the first image's blobs; the BlobGAN generator renders them""",
+    "StyleGANEncoder": """\
+import torch
+from hfgan import StyleGANEncoder
+
+encoder = StyleGANEncoder.from_pretrained("{{ repo_id }}").eval()
+size = encoder.config.image_size
+ws = encoder(torch.rand(4, 3, size, size) * 2 - 1).ws  # images in [-1, 1] -> (4, num_ws, w_dim)
+# render them with the StyleGAN generator it was trained for: generator.synthesize(ws)""",
     # sampling and editing; inverting an image is added when there is an encoder (COMPONENT_USAGE)
     "BlobGANPipeline": """\
 import torch
@@ -158,6 +166,15 @@ inverted = pipe.invert(PIL.Image.open("scene.png"), num_refine_steps=100)  # 0: 
 inverted.reconstructions[0].save("reconstruction.png")
 render_layout(inverted.layouts[0])[0].save("inverted_blobs.png")
 pipe(layout=inverted.layouts[0].move(0, dx=0.1)).images[0].save("inverted_edited.png")""",
+    ("StyleGANPipeline", "encoder"): """
+# this release has an encoder: invert an image in one forward pass, edit its w, render the edit
+import PIL.Image
+from hfgan.editing import sefa_directions
+
+inverted = pipe.invert(PIL.Image.open("photo.png"), method="encoder")  # or method="optimize" / "pti": slower, closer
+inverted.reconstructions[0].save("reconstruction.png")
+directions = sefa_directions(pipe.generator, num_directions=5)
+pipe(ws=inverted.ws, directions=directions, edits={"sefa_0": 3.0}).images[0].save("edited.png")""",
 }
 
 
@@ -172,15 +189,17 @@ def card_task(obj) -> CardTask:
 
 
 def card_usage(obj) -> str:
-    """The usage snippet (a Jinja string) of `obj`'s model card: its class's own from `CLASS_USAGE`, with the lines of
-    each optional component it has (`COMPONENT_USAGE`), else its task's generic one."""
+    """The usage snippet (a Jinja string) of `obj`'s model card: its class's own from `CLASS_USAGE`, else its task's
+    generic one, with the lines of each optional component it has (`COMPONENT_USAGE`)."""
+    task = card_task(obj)
+    generic = task.pipeline_usage if hasattr(obj, "components") else task.model_usage
+    with_components = {name for name, _ in COMPONENT_USAGE}
     for cls in type(obj).__mro__:
-        if cls.__name__ in CLASS_USAGE:
+        if cls.__name__ in CLASS_USAGE or cls.__name__ in with_components:
             extras = [usage for (name, component), usage in COMPONENT_USAGE.items()
                       if name == cls.__name__ and getattr(obj, component, None) is not None]
-            return CLASS_USAGE[cls.__name__] + "".join(extras)
-    task = card_task(obj)
-    return task.pipeline_usage if hasattr(obj, "components") else task.model_usage
+            return CLASS_USAGE.get(cls.__name__, generic) + "".join(extras)
+    return generic
 
 
 def render_model_card(

@@ -88,3 +88,13 @@ def test_class_usage_snippets_follow_the_class_and_its_optional_components():
     assert card_usage(BlobGANPipeline(**parts, encoder=encoder)) == (
         CLASS_USAGE["BlobGANPipeline"] + COMPONENT_USAGE["BlobGANPipeline", "encoder"]
     )
+    # a pipeline with the task's generic snippet gets its component's lines too
+    from hfgan import StyleGAN2Generator, StyleGANEncoder, StyleGANPipeline
+
+    stylegan = StyleGAN2Generator(z_dim=8, w_dim=8, img_resolution=16, mapping_layers=2, channel_base=64,
+                                  channel_max=8)
+    generic = TASKS["unconditional-image-generation"].pipeline_usage
+    assert card_usage(StyleGANPipeline(generator=stylegan)) == generic
+    with_encoder = StyleGANPipeline(generator=stylegan, encoder=StyleGANEncoder.for_generator(
+        stylegan, channel_base=64, channel_max=8))
+    assert card_usage(with_encoder) == generic + COMPONENT_USAGE["StyleGANPipeline", "encoder"]

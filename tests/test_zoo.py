@@ -15,10 +15,9 @@ ENTRIES = sorted(p for p in ZOO.iterdir() if (p / "model_index.json").is_file())
 MAX_BYTES = 25 * 2**20
 
 
-def test_the_zoo_has_the_default_dcgan_classifier_blobgan_and_inversion():
-    assert {"dcgan-emoji", "dcgan-emoji-classifier", "blobgan-emoji-scenes", "blobgan-emoji-scenes-inversion"} <= {
-        p.name for p in ENTRIES
-    }
+def test_the_zoo_has_the_default_dcgan_classifier_blobgan_stylegan_and_inversions():
+    assert {"dcgan-emoji", "dcgan-emoji-classifier", "blobgan-emoji-scenes", "blobgan-emoji-scenes-inversion",
+            "stylegan2-emoji", "stylegan2-emoji-inversion"} <= {p.name for p in ENTRIES}
 
 
 def test_the_inversion_entry_inverts_with_the_blobgan_entrys_networks():
@@ -41,6 +40,25 @@ def test_the_inversion_entry_inverts_with_the_blobgan_entrys_networks():
     metrics = {m["type"] for m in yaml.safe_load(text.split("---")[1])["model-index"][0]["results"][0]["metrics"]}
     assert {"reconstruction_psnr", "object_hit_rate", "blob_in_object_rate", "latent_error"} <= metrics
     assert "emoji-cnn-distance" in text and "not LPIPS" in text
+
+
+def test_the_stylegan_inversion_entry_has_the_stylegan_entrys_generator_and_an_encoder():
+    """stylegan2-emoji-inversion is stylegan2-emoji's generator, frozen, plus a trained encoder: inverting a test image
+    renders what its ws render, and its card carries the reconstruction numbers."""
+    import torch
+
+    from hfgan import StyleGANPipeline
+
+    pipe = StyleGANPipeline.from_pretrained(ZOO / "stylegan2-emoji-inversion")
+    source = StyleGANPipeline.from_pretrained(ZOO / "stylegan2-emoji")
+    for a, b in zip(pipe.generator.state_dict().values(), source.generator.state_dict().values()):
+        assert torch.equal(a, b)
+    image = PIL.Image.open(io.BytesIO(resolve_data_source("emoji", "test").image_cells(0, 1)[0]["bytes"]))
+    inverted = pipe.invert(image, method="encoder", output_type="pt")
+    torch.testing.assert_close(pipe(ws=inverted.ws, output_type="pt").images, inverted.reconstructions)
+    text = (ZOO / "stylegan2-emoji-inversion" / "README.md").read_text()
+    metrics = {m["type"] for m in yaml.safe_load(text.split("---")[1])["model-index"][0]["results"][0]["metrics"]}
+    assert {"reconstruction_psnr", "fake_reconstruction_psnr", "latent_error"} <= metrics
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[p.name for p in ENTRIES])
