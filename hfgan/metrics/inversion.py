@@ -164,6 +164,15 @@ def _unit_images(images: torch.Tensor, size: int, taker: str) -> torch.Tensor:
     return reference
 
 
+def seeded_latents(num: int, dim: int, truncation_psi: tuple[float, float], seed: int):
+    """The generated images' draws of an evaluation: `num` latents N(0, I) of size `dim` and `num` truncation psis
+    uniform in `truncation_psi`, all from `seed` (the same images whatever the method evaluated)."""
+    rng = torch.Generator().manual_seed(seed)
+    latents = torch.randn(num, dim, generator=rng)  # (num, dim)
+    low, high = truncation_psi
+    return latents, low + (high - low) * torch.rand(num, generator=rng)  # (num,)
+
+
 def reconstruction_fd(backbone, images: torch.Tensor, reconstructions: torch.Tensor, device) -> dict[str, float]:
     """`{"reconstruction_fd_<backbone>": FD}` between images (uint8 or [0, 1]) and their reconstructions ([0, 1]),
     or `{}` with a warning when there are fewer images than feature dimensions."""
@@ -248,10 +257,8 @@ def evaluate_inversion(
 
         # generated images: how close E(G(beta)) comes to beta, and to the image
         if num_fakes:
-            rng = torch.Generator().manual_seed(seed)
-            latents = torch.randn(num_fakes, layout_net.config.latent_dim, generator=rng)
+            latents, psis = seeded_latents(num_fakes, layout_net.config.latent_dim, truncation_psi, seed)
             low, high = truncation_psi
-            psis = low + (high - low) * torch.rand(num_fakes, generator=rng)
             errors, psnrs = [], []
             for z, psi in zip(latents.split(batch_size), psis.split(batch_size)):
                 raw = layout_net.raw(z.to(device, dtype))
@@ -322,10 +329,7 @@ def evaluate_stylegan_inversion(
             results.update(reconstruction_fd(backbone, images, reconstructions, device))
 
         if num_fakes:  # generated images: how close the inverted ws come to the true ones, and to the image
-            rng = torch.Generator().manual_seed(seed)
-            z = torch.randn(num_fakes, generator.config.z_dim, generator=rng)
-            low, high = truncation_psi
-            psis = low + (high - low) * torch.rand(num_fakes, generator=rng)
+            z, psis = seeded_latents(num_fakes, generator.config.z_dim, truncation_psi, seed)
             errors, psnrs = [], []
             for z_chunk, psi in zip(z.split(batch_size), psis.split(batch_size)):
                 ws = generator.map(z_chunk.to(device, dtype))  # (b, num_ws, w_dim)
