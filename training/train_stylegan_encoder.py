@@ -43,7 +43,9 @@ from common import training_run
 from hfgan import StyleGAN2Discriminator, StyleGANEncoder, StyleGANPipeline
 from hfgan.data import load_image_dataset
 from hfgan.losses import inversion_loss
+from hfgan.metrics import load_backbone
 from hfgan.metrics.inversion import evaluate_stylegan_inversion
+from hfgan.models.stylegan.encoder import SPACES
 from hfgan.metrics.registry import metric_names  # metrics.metrics names -> their result keys
 from hfgan.perceptual import perceptual_distance
 from hfgan.pipelines.image_processor import to_pil_images
@@ -78,6 +80,8 @@ def train(cfg: DictConfig) -> dict:
     check_encoder_config(cfg, METRICS)
     if cfg.loss.delta_weight < 0:
         raise ValueError(f"loss.delta_weight must be >= 0, got {cfg.loss.delta_weight}")
+    if cfg.model.space not in SPACES:
+        raise ValueError(f"model.space={cfg.model.space!r}: choose one of {', '.join(SPACES)}")
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world = accelerator.process_index, accelerator.num_processes
     device = accelerator.device
@@ -132,10 +136,14 @@ def train(cfg: DictConfig) -> dict:
         wanted = list(cfg.metrics.metrics)
         evaluated = test_images[: cfg.metrics.num_samples]
 
+        backbone = {}  # the FD's feature network, loaded at the first evaluation
+
         def evaluate(pipe: StyleGANPipeline) -> dict[str, float]:
+            if "fd" in wanted and not backbone:
+                backbone["net"] = load_backbone(cfg.metrics.backbone, device=device)
             results = evaluate_stylegan_inversion(
                 pipe, evaluated, method="encoder", num_fakes=cfg.metrics.num_samples if "latent" in wanted else 0,
-                truncation_psi=(low, high), seed=cfg.seed, backbone=cfg.metrics.backbone if "fd" in wanted else None,
+                truncation_psi=(low, high), seed=cfg.seed, backbone=backbone.get("net"),
             )
             keep = {key for name in wanted for key in metric_names(name, cfg.metrics.backbone, "inversion")}
             return {key: value for key, value in results.items() if key in keep}

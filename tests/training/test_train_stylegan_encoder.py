@@ -66,7 +66,7 @@ def test_resuming_against_another_generator_is_refused(debug_run, run_stylegan_e
 
 
 @pytest.mark.parametrize("override, message", [
-    ("model.space=z", "space must be one of"),
+    ("model.space=z", "model.space='z': choose one of w, w\\+"),
     ("loss.delta_weight=-1", "loss.delta_weight must be >= 0"),
     ("metrics.metrics=[psnr,alignment]", r"unknown inversion metric\(s\) \['alignment'\]"),
     ("data.image_size=32", "renders 16-px images: set data.image_size=16"),
