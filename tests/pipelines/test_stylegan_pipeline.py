@@ -109,6 +109,25 @@ def test_save_load_sample_and_pipeline_for(tmp_path):
     assert isinstance(pipeline_for(tiny_pipe("stylegan2").generator), StyleGANPipeline)
 
 
+def test_hfgan_sample_takes_a_class_label_for_a_conditional_generator(tmp_path, capsys):
+    conditional = tiny_pipe("stylegan2", c_dim=3)
+    conditional.save_pretrained(tmp_path / "cond")
+    base = ["sample", "--model", str(tmp_path / "cond"), "--num-images", "2"]
+    assert main(base + ["--out", str(tmp_path / "a.png")]) == 2
+    assert "this generator is conditional" in capsys.readouterr().err
+    assert not (tmp_path / "a.png").exists()
+    assert main(base + ["--out", str(tmp_path / "b.png"), "--class-label", "1"]) == 0
+    assert (tmp_path / "b.png").stat().st_size > 0
+    assert main(base + ["--out", str(tmp_path / "c.png"), "--class-label", "3"]) == 2
+    assert "class_labels must be 2 class indices in [0, 3)" in capsys.readouterr().err
+    tiny_pipe().save_pretrained(tmp_path / "uncond")
+    assert main(["sample", "--model", str(tmp_path / "uncond"), "--out", str(tmp_path / "d.png"),
+                 "--class-label", "1"]) == 2
+    assert "this generator is unconditional" in capsys.readouterr().err
+    assert main(["sample", "--out", str(tmp_path / "e.png"), "--class-label", "1"]) == 2  # an untrained DCGAN
+    assert "DCGANPipeline takes no class label" in capsys.readouterr().err
+
+
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return 10 * torch.log10(1 / (a - b).square().mean()).item()
 
