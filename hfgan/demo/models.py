@@ -245,12 +245,14 @@ class DemoModels:
     # ------------------------------------------------------------------------------------------------ photos
     def invert_photo(self, name: str, upload, steps: int = 100) -> tuple[PIL.Image.Image, PhotoEdit]:
         """An uploaded photo inverted into the w of StyleGAN release `name` (`steps` of optimisation in w: the space
-        that edits best), its reconstruction, and the state the sliders edit."""
+        that edits best, starting at the release's encoder's answer when it has one), its reconstruction, and the
+        state the sliders edit."""
         pipe = self._pipe(name, self.photo_editors, "StyleGAN release")
         steps = _integer("number of steps", steps, 1, MAX_INVERT_STEPS)
         pipe.set_progress_bar_config(disable=False, desc="Inverting")  # the page's progress bar follows it
         try:
-            inverted = pipe.invert(read_upload(upload), space="w", num_steps=steps)
+            inverted = pipe.invert(read_upload(upload), space="w", num_steps=steps,
+                                   start="encoder" if pipe.encoder is not None else "mean")
         finally:
             pipe.set_progress_bar_config(disable=True)
         return _show(inverted.reconstructions[0]), PhotoEdit(name, inverted.ws)

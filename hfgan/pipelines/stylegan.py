@@ -256,6 +256,7 @@ class StyleGANPipeline(HfGanPipeline):
         images,
         space: str = "w",
         method: str = "optimize",
+        start: str = "mean",
         num_steps: int = 100,
         lr: float = 0.1,
         perceptual=None,
@@ -287,6 +288,9 @@ class StyleGANPipeline(HfGanPipeline):
                 warning.
             space (`str`, defaults to `"w"`): `"w"` or `"w+"`.
             method (`str`, defaults to `"optimize"`): `"optimize"`, `"pti"` or `"encoder"` (needs an `encoder`).
+            start (`str`, defaults to `"mean"`): where optimisation starts: `"mean"` (the mean of sampled w) or
+                `"encoder"` (the pipeline's encoder's answer, averaged over layers for `space="w"`: fewer steps for
+                the same fit).
             num_steps (`int`, defaults to 100): Adam steps on the ws (one generator forward and backward each).
             lr (`float`, defaults to 0.1): Adam's peak learning rate on the ws.
             perceptual (`hfgan.perceptual.PerceptualDistance`, *optional*): added to the squared error, e.g.
@@ -323,9 +327,12 @@ class StyleGANPipeline(HfGanPipeline):
             raise ValueError(f"space must be 'w' or 'w+', got {space!r}")
         if method not in ("optimize", "pti", "encoder"):
             raise ValueError(f"method must be 'optimize', 'pti' or 'encoder', got {method!r}")
-        if method == "encoder" and self.encoder is None:
-            raise ValueError("method='encoder' needs a pipeline with an encoder: StyleGANPipeline(generator, "
-                             "encoder=StyleGANEncoder...) or a release of training/train_stylegan_encoder.py")
+        if start not in ("mean", "encoder"):
+            raise ValueError(f"start must be 'mean' or 'encoder', got {start!r}")
+        if "encoder" in (method, start) and self.encoder is None:
+            raise ValueError(f"{'method' if method == 'encoder' else 'start'}='encoder' needs a pipeline with an "
+                             "encoder: StyleGANPipeline(generator, encoder=StyleGANEncoder...) or a release of "
+                             "training/train_stylegan_encoder.py")
         for name, value in (("num_steps", num_steps), ("pti_steps", pti_steps), ("num_w_samples", num_w_samples)):
             if isinstance(value, bool) or not isinstance(value, int) or value < (2 if name == "num_w_samples" else 0):
                 raise ValueError(f"{name} must be a non-negative integer (num_w_samples >= 2), got {value!r}")
@@ -337,11 +344,16 @@ class StyleGANPipeline(HfGanPipeline):
         targets = encoder_inputs(pixels, generator.config.img_resolution, "the generator").to(device, dtype)
         num_images = len(targets)
 
-        if method == "encoder":  # 1-2. The encoder's answer: one forward pass
+        # 1. The encoder's answer, one forward pass: the result (method="encoder") or where optimisation starts
+        encoded = None
+        if "encoder" in (method, start):
             with self.eval_mode(), torch.no_grad():
-                ws = torch.cat([self.encoder(chunk).ws for chunk in targets.split(max_batch_size)])  # (N, ws, w_dim)
+                encoded = torch.cat([self.encoder(chunk).ws for chunk in targets.split(max_batch_size)])  # (N, L, w)
+        if method == "encoder":
+            ws = encoded
         else:
-            # 1. Where w starts and how far it spreads: the mean and spread of sampled w (of the given classes)
+            # 2. Optimise: w starts at the encoder's answer or at the mean of sampled w (of the given classes), and
+            #    its noise is scaled by the spread of sampled w; chunk by chunk (each image's loss reaches its own w)
             rng = torch.Generator().manual_seed(seed)
             with torch.no_grad():
                 z = torch.randn(num_w_samples, generator.config.z_dim, generator=rng).to(device, dtype)
@@ -350,13 +362,15 @@ class StyleGANPipeline(HfGanPipeline):
                 samples = generator.map(z, labels)[:, 0]  # (num_w_samples, w_dim)
             w_mean = samples.mean(0)
             w_std = (samples - w_mean).square().sum(1).mean().sqrt()
-
-            # 2. Optimise the ws, chunk by chunk (each image's loss reaches only its own w)
+            if encoded is None:
+                starts = w_mean.expand(num_images, 1 if space == "w" else generator.num_ws, -1)
+            else:
+                starts = encoded.mean(1, keepdim=True) if space == "w" else encoded  # (N, 1 or num_ws, w_dim)
             ws = []
             with self.eval_mode():
-                for start, stop in self.chunks(num_images, max_batch_size):
-                    ws.append(self._optimize_ws(targets[start:stop], w_mean, w_std, space, num_steps, lr, perceptual,
-                                                rng))
+                for first, last in self.chunks(num_images, max_batch_size):
+                    ws.append(self._optimize_ws(targets[first:last], starts[first:last], w_std, num_steps, lr,
+                                                perceptual, rng))
             ws = torch.cat(ws)  # (N, num_ws, w_dim)
 
         # 3. PTI: tune a copy of the generator around the ws (this pipeline's generator is not touched)
@@ -378,10 +392,11 @@ class StyleGANPipeline(HfGanPipeline):
             return ws, reconstructions, tuned
         return StyleGANInversionOutput(ws=ws, reconstructions=reconstructions, pipeline=tuned)
 
-    def _optimize_ws(self, targets, w_mean, w_std, space, num_steps, lr, perceptual, rng) -> torch.Tensor:
-        """StyleGAN2's projector schedule on (n, 1 or num_ws, w_dim) ws for targets (n, 3, S, S) in [-1, 1]."""
+    def _optimize_ws(self, targets, starts, w_std, num_steps, lr, perceptual, rng) -> torch.Tensor:
+        """StyleGAN2's projector schedule on ws starting at `starts` (n, 1 or num_ws, w_dim), for targets
+        (n, 3, S, S) in [-1, 1]."""
         n, num_ws = len(targets), self.generator.num_ws
-        w = w_mean.detach().expand(n, 1 if space == "w" else num_ws, -1).clone().requires_grad_(True)
+        w = starts.detach().clone().requires_grad_(True)
         optimizer = torch.optim.Adam([w], lr=lr, betas=(0.9, 0.999))
         with torch.enable_grad():
             for step in self.progress_bar(range(num_steps), disable=num_steps == 0):

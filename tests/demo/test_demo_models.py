@@ -185,3 +185,21 @@ def test_edit_a_photo(demo_models, images):
         demo_models.invert_photo("stylegan", str(images["text"]), 20)
     with pytest.raises(DemoError, match="Choose a StyleGAN release"):
         demo_models.invert_photo("dcgan", str(images["gray"]), 20)
+
+
+def test_a_release_with_an_encoder_starts_the_photo_inversion_at_its_answer(tmp_path, images):
+    from hfgan import StyleGAN2Generator, StyleGANEncoder, StyleGANPipeline
+    from hfgan.demo.models import read_upload
+
+    torch.manual_seed(0)
+    generator = StyleGAN2Generator(z_dim=8, w_dim=8, img_resolution=16, mapping_layers=2, channel_base=64,
+                                   channel_max=8)
+    pipe = StyleGANPipeline(generator=generator,
+                            encoder=StyleGANEncoder.for_generator(generator, channel_base=64, channel_max=8))
+    pipe.save_pretrained(tmp_path / "encoded")
+    models = DemoModels([str(tmp_path / "encoded")])
+    # one step: the learning rate's ramp starts at zero, so the w returned is where the optimisation started
+    _, state = models.invert_photo("encoded", str(images["rgb"]), 1)
+    with pytest.warns(UserWarning, match="resized"):
+        encoded = pipe.invert(read_upload(str(images["rgb"])), method="encoder").ws
+    torch.testing.assert_close(state.ws, encoded.mean(1, keepdim=True).expand_as(encoded))

@@ -191,6 +191,19 @@ def test_invert_with_an_encoder_and_its_save_load_round_trip(tmp_path):
     loaded = HfGanPipeline.from_pretrained(tmp_path / "pipe")
     assert isinstance(loaded.encoder, StyleGANEncoder) and loaded.directions is None
     torch.testing.assert_close(loaded.invert(images, method="encoder", output_type="pt").ws, out.ws)
+    # optimisation can start at the encoder's answer: with no step, that answer (w: averaged over layers)
+    started = with_encoder.invert(images, space="w+", start="encoder", num_steps=0, output_type="pt")
+    torch.testing.assert_close(started.ws, out.ws)
+    single = with_encoder.invert(images, start="encoder", num_steps=0, output_type="pt")
+    torch.testing.assert_close(single.ws, out.ws.mean(1, keepdim=True).expand(-1, 6, -1))
+    target = with_encoder(num_images=2, generator=torch.Generator().manual_seed(5), output_type="pt").images
+    fit = with_encoder.invert(target, space="w+", start="encoder", num_steps=30, output_type="pt")
+    assert psnr(fit.reconstructions, target) > psnr(with_encoder.invert(target, method="encoder",
+                                                                        output_type="pt").reconstructions, target)
+    with pytest.raises(ValueError, match="start='encoder' needs a pipeline with an encoder"):
+        pipe.invert(images, start="encoder")
+    with pytest.raises(ValueError, match="start must be"):
+        with_encoder.invert(images, start="zero")
     other = StyleGANEncoder(image_size=16, num_ws=6, w_dim=4, channel_base=64, channel_max=8)
     with pytest.raises(ValueError, match="w_dim=4 here but 8 in the generator"):
         StyleGANPipeline(generator=pipe.generator, encoder=other)
