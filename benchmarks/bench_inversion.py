@@ -73,7 +73,7 @@ def main() -> None:
             perceptual=perceptual, batch_size=8, invert_kwargs=kwargs)
         print(name, json.dumps({k: round(v, 4) for k, v in rows[name].items()}), flush=True)
 
-    key = f"reconstruction_{perceptual.name.replace('-', '_')}"
+    key = f"reconstruction_{perceptual.key}"
     print(f"\n{len(images)} real images ({args.images}, {args.split}) and {len(images)} generated ones "
           f"(psi in {args.truncation}); {args.num_steps} optimisation steps, {args.pti_steps} PTI steps\n")
     print(f"| method | PSNR real (dB) | {perceptual.name} real | PSNR generated (dB) | w error generated | "

@@ -77,6 +77,11 @@ class PerceptualDistance(nn.Module):
     display_name: str = ""
     weights_source: str = ""
 
+    @property
+    def key(self) -> str:
+        """`name` as a metric or log key: `emoji_cnn_distance`, `lpips_vgg`."""
+        return self.name.replace("-", "_")
+
     def layer_distances(self, a: torch.Tensor, b: torch.Tensor) -> list[torch.Tensor]:
         """One (B,) distance per layer for images in [-1, 1]."""
         raise NotImplementedError

@@ -46,7 +46,7 @@ from hfgan.metrics.inversion import evaluate_inversion, scenes_with_boxes
 from hfgan.metrics.registry import metric_names  # metrics.metrics names -> their result keys
 from hfgan.perceptual import perceptual_distance
 from hfgan.training import check_finite, load_training_images, run_main, step_seed, validate_config
-from hfgan.training.inversion import EncoderRunConfig, FrozenNetworks, check_encoder_config
+from hfgan.training.inversion import EncoderRunConfig, FrozenNetworks, check_encoder_config, inversion_scalars
 from hfgan.pipelines.image_processor import to_pil_images
 from hfgan.utils import make_image_grid
 
@@ -208,13 +208,7 @@ def train(cfg: DictConfig) -> dict:
 
             run.step_done(images=b * world)
             if run.due(cfg.logging.every, at_end=True):
-                run.log({
-                    "loss": out["loss"].item(),
-                    # the perceptual terms carry the distance's name: an emoji-cnn-distance is never logged as LPIPS
-                    **{f"{perceptual.name.replace('-', '_')}_{kind}": out[f"perceptual_{kind}"].item()
-                       for kind in ("real", "fake")},
-                    **{key: out[key].item() for key in ("l2_real", "l2_fake", "latent_l2")},
-                })
+                run.log({"loss": out["loss"].item(), **inversion_scalars(out, perceptual)})
             run.periodic()  # sample grid, evaluation, checkpoint: each when due
         return run.finish()
 

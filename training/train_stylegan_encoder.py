@@ -51,7 +51,7 @@ from hfgan.perceptual import perceptual_distance
 from hfgan.pipelines.image_processor import to_pil_images
 from hfgan.training import check_finite, load_training_images, run_main, step_seed, validate_config
 from hfgan.training.inversion import EncoderModelConfig, EncoderRunConfig, FrozenNetworks, InversionLossConfig, \
-    check_encoder_config
+    check_encoder_config, inversion_scalars
 from hfgan.utils import make_image_grid
 
 METRICS = ("psnr", "fd", "latent")  # of hfgan.metrics.registry.INVERSION_METRICS; blob alignment is BlobGAN's
@@ -177,9 +177,9 @@ def train(cfg: DictConfig) -> dict:
 
             # x_fake = G(ws_fake), ws_fake the mapping's w truncated towards w_avg by a per-image psi
             with torch.no_grad():
-                ws_fake = generator.map(torch.randn(b, generator.config.z_dim, device=device))  # (B, num_ws, w_dim)
-                psi = low + (high - low) * torch.rand(b, 1, 1, device=device)
-                ws_fake = generator.mapping.w_avg.lerp(ws_fake, psi)
+                z = torch.randn(b, generator.config.z_dim, device=device)
+                psi = low + (high - low) * torch.rand(b, device=device)  # one truncation psi per image
+                ws_fake = generator.map(z, truncation_psi=psi)  # (B, num_ws, w_dim)
                 fake = generator.synthesize(ws_fake, noise_mode="const")  # (B, 3, S, S)
 
             # One encoder pass and one render for both halves; the generator's stored noise, as the pipeline renders
@@ -198,14 +198,7 @@ def train(cfg: DictConfig) -> dict:
 
             run.step_done(images=b * world)
             if run.due(cfg.logging.every, at_end=True):
-                run.log({
-                    "loss": loss.item(),
-                    # the perceptual terms carry the distance's name: an emoji-cnn-distance is never logged as LPIPS
-                    **{f"{perceptual.name.replace('-', '_')}_{kind}": out[f"perceptual_{kind}"].item()
-                       for kind in ("real", "fake")},
-                    **{key: out[key].item() for key in ("l2_real", "l2_fake", "latent_l2")},
-                    "delta_l2": delta.item(),
-                })
+                run.log({"loss": loss.item(), **inversion_scalars(out, perceptual), "delta_l2": delta.item()})
             run.periodic()  # sample grid, evaluation, checkpoint: each when due
         return run.finish()
 

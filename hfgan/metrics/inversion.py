@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from typing import Sequence
 
 import torch
@@ -305,8 +306,6 @@ def evaluate_stylegan_inversion(
         time), `reconstruction_<perceptual name>`, `reconstruction_fd_<backbone>`, and with `num_fakes`:
         `latent_error` (mean squared error of the ws) and `fake_reconstruction_psnr`.
     """
-    import time
-
     generator = pipe.generator
     device, dtype = pipe._execution_device, generator.dtype
     reference = _unit_images(images, generator.config.img_resolution, "the generator")  # (N, 3, S, S) in [0, 1]
@@ -324,7 +323,7 @@ def evaluate_stylegan_inversion(
         results["reconstruction_psnr"] = psnr(reconstructions, reference).mean().item()
         if perceptual is not None:
             distances = perceptual(reconstructions.to(device) * 2 - 1, reference.to(device) * 2 - 1)  # (N,)
-            results[f"reconstruction_{perceptual.name.replace('-', '_')}"] = distances.mean().item()
+            results[f"reconstruction_{perceptual.key}"] = distances.mean().item()
         if backbone is not None:
             results.update(reconstruction_fd(backbone, images, reconstructions, device))
 
@@ -332,8 +331,7 @@ def evaluate_stylegan_inversion(
             z, psis = seeded_latents(num_fakes, generator.config.z_dim, truncation_psi, seed)
             errors, psnrs = [], []
             for z_chunk, psi in zip(z.split(batch_size), psis.split(batch_size)):
-                ws = generator.map(z_chunk.to(device, dtype))  # (b, num_ws, w_dim)
-                ws = generator.mapping.w_avg.lerp(ws, psi.to(device, dtype)[:, None, None])  # truncated per image
+                ws = generator.map(z_chunk.to(device, dtype), truncation_psi=psi)  # (b, num_ws, w_dim)
                 fake = generator.synthesize(ws, noise_mode="const").float().clamp(-1, 1).add(1).div(2).cpu()
                 out = invert(fake)
                 errors.append((out.ws.double() - ws.double().cpu()).pow(2).flatten(1).mean(1))  # (b,)

@@ -75,6 +75,13 @@ def check_encoder_config(cfg: DictConfig, metrics=tuple(INVERSION_METRICS)) -> N
         raise ValueError(f"metrics.metrics: unknown inversion metric(s) {unknown}; choose from {', '.join(metrics)}")
 
 
+def inversion_scalars(out: dict[str, torch.Tensor], perceptual) -> dict[str, float]:
+    """`hfgan.losses.inversion_loss`'s terms as logged scalars; the perceptual terms carry the distance's own key
+    (`emoji_cnn_distance_real`, `lpips_vgg_fake`), so an emoji-cnn-distance is never logged as LPIPS."""
+    return {**{f"{perceptual.key}_{kind}": out[f"perceptual_{kind}"].item() for kind in ("real", "fake")},
+            **{key: out[key].item() for key in ("l2_real", "l2_fake", "latent_l2")}}
+
+
 def weights_digest(model: torch.nn.Module) -> str:
     """A short hash of a network's weights and buffers."""
     digest = hashlib.sha256()

@@ -52,6 +52,10 @@ def test_ws_round_trip_truncation_and_map():
     z = torch.randn(2, 8)
     torch.testing.assert_close(pipe(latents=z, output_type="pt").images,
                                (pipe.generator(z).sample.clamp(-1, 1) + 1) / 2, atol=1e-6, rtol=0)
+    # one truncation psi per image: each row as if mapped with its own psi
+    per_image = pipe.generator.map(z, truncation_psi=torch.tensor([1.0, 0.3]))
+    torch.testing.assert_close(per_image[:1], pipe.generator.map(z[:1]))
+    torch.testing.assert_close(per_image[1:], pipe.generator.map(z[1:], truncation_psi=0.3))
 
 
 def test_class_labels():

@@ -32,10 +32,10 @@ class StyleGANGenerator(HfGanModel):
 
     _card_task = "unconditional-image-generation"
 
-    def map(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
+    def map(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float | torch.Tensor = 1.0,
             truncation_cutoff: int | None = None, update_emas: bool = False) -> torch.Tensor:
-        """z (B, z_dim) [and labels (B, c_dim)] -> ws (B, num_ws, w_dim), truncated towards `w_avg` by psi for the
-        first `truncation_cutoff` layers (all by default)."""
+        """z (B, z_dim) [and labels (B, c_dim)] -> ws (B, num_ws, w_dim), truncated towards `w_avg` by psi (one for
+        every image, or a tensor (B,) of one per image) for the first `truncation_cutoff` layers (all by default)."""
         return self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
                             update_emas=update_emas)
 

@@ -38,9 +38,11 @@ class MappingNetwork(nn.Module):
         if num_ws is not None and w_avg_beta is not None:  # a label-only mapping (StyleGAN2's D) has no mean
             self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: torch.Tensor | None, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None, update_emas: bool = False) -> torch.Tensor:
-        """-> (B, num_ws, w_dim), or (B, w_dim) for a mapping built with num_ws=None."""
+    def forward(self, z: torch.Tensor | None, c: torch.Tensor | None = None,
+                truncation_psi: float | torch.Tensor = 1.0, truncation_cutoff: int | None = None,
+                update_emas: bool = False) -> torch.Tensor:
+        """-> (B, num_ws, w_dim), or (B, w_dim) for a mapping built with num_ws=None. `truncation_psi`: one psi for
+        every image, or a tensor (B,) of one per image."""
         x = None
         if self.z_dim > 0:
             if z is None or z.dim() != 2 or z.shape[1] != self.z_dim:
@@ -61,7 +63,9 @@ class MappingNetwork(nn.Module):
         if self.num_ws is None:
             return x
         ws = x.unsqueeze(1).repeat(1, self.num_ws, 1)  # (B, num_ws, w_dim)
-        if truncation_psi != 1:
+        if isinstance(truncation_psi, torch.Tensor):  # one psi per image: (B,) -> (B, 1, 1)
+            truncation_psi = truncation_psi.to(ws.device, ws.dtype).reshape(-1, 1, 1)
+        if isinstance(truncation_psi, torch.Tensor) or truncation_psi != 1:
             cutoff = self.num_ws if truncation_cutoff is None else truncation_cutoff
             ws[:, :cutoff] = self.w_avg.lerp(ws[:, :cutoff], truncation_psi)  # w_avg + psi (w - w_avg)
         return ws
