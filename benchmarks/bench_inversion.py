@@ -1,7 +1,8 @@
 """StyleGAN inversion on CPU, method by method: reconstruction PSNR and perceptual distance on held-out real images and
 on generated images with known w, and the wall time per image (docs/editing.md).
 
-Methods: `w` and `w+` (StyleGAN2's projector schedule, `StyleGANPipeline.invert`), `pti` (w, then pivotal tuning of a
+Methods: `w` and `w+` (StyleGAN2's projector schedule, `StyleGANPipeline.invert`), `w-noise` and `w+-noise` (the same
+with StyleGAN2's noise maps optimised under its noise regulariser), `pti` (w, then pivotal tuning of a
 copy of the generator) and `encoder` (one forward pass; the release must have an encoder:
 training/train_stylegan_encoder.py). Every method sees the same images; the perceptual column is the distance named by
 --perceptual (emoji-cnn-distance offline; lpips-vgg with --perceptual-weights).
@@ -22,6 +23,8 @@ import torch
 METHODS = {  # name -> StyleGANPipeline.invert arguments
     "w": dict(method="optimize", space="w"),
     "w+": dict(method="optimize", space="w+"),
+    "w-noise": dict(method="optimize", space="w", optimize_noise=True),  # StyleGAN2: noise maps optimised too
+    "w+-noise": dict(method="optimize", space="w+", optimize_noise=True),
     "pti": dict(method="pti", space="w"),
     "encoder": dict(method="encoder"),
 }
@@ -61,6 +64,9 @@ def main() -> None:
     for name in args.methods:
         if name == "encoder" and pipe.encoder is None:
             print(f"{name}: skipped, {args.model} has no encoder")
+            continue
+        if name.endswith("-noise") and not pipe.generator.noise_resolutions:
+            print(f"{name}: skipped, {args.model}'s generator has no noise inputs (StyleGAN3)")
             continue
         kwargs = dict(METHODS[name])
         method = kwargs.pop("method")

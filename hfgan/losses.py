@@ -130,6 +130,18 @@ def blob_size_floor(sizes: torch.Tensor, floor: float) -> dict[str, torch.Tensor
     return {"loss": F.relu(floor - sizes.mean(0)).mean()}
 
 
+def blob_share_floor(alphas: torch.Tensor, floor: float) -> dict[str, torch.Tensor]:
+    """A floor under each blob's batch-mean share of the image (BlobGAN; not in the paper): mean over blob indices
+    of relu(1 - share_k / floor), share_k the mean over the batch and the pixels of blob k's composite alpha.
+
+    Unlike `blob_size_floor`, a blob earns nothing where no one sees it: parked outside the frame or hidden behind
+    other blobs (docs/research/blobgan-dead-blobs, round 2). Dividing by `floor` makes the term's scale independent of
+    it. `alphas` (B, K + 1, S, S) from `composite`, the background first; returns `loss` and `min_share`, the
+    smallest index's share."""
+    share = alphas[:, 1:].mean(dim=(0, 2, 3))  # (K,): each blob's visible share of the image over the batch
+    return {"loss": F.relu(1 - share / floor).mean(), "min_share": share.min().detach()}
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # BlobGAN inversion: an encoder E maps images to the raw layout vector beta; the frozen generator G renders it back.
 
@@ -179,3 +191,27 @@ def inversion_loss(
     }
     loss = sum(value for name, value in terms.items() if name != "latent_l2") + latent_weight * terms["latent_l2"]
     return {"loss": loss, **{name: value.detach() for name, value in terms.items()}}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# StyleGAN2 inversion with noise maps: the projector's regulariser keeps optimised noise from carrying the image.
+
+
+def noise_regularization(noise: list[torch.Tensor], min_size: int = 8) -> dict[str, torch.Tensor]:
+    """StyleGAN2's noise regulariser (Karras et al. 2020, the projector): per image, the sum over every noise map and
+    every scale of the squared autocorrelation at a one-pixel shift, across and down,
+
+        sum_maps sum_scales mean(n * roll_x(n))^2 + mean(n * roll_y(n))^2,
+
+    each map halved by 2x2 average pooling while larger than `min_size`. Unit Gaussian noise scores ~0; noise that
+    drew image structure (smooth, correlated) scores high, so the image must come from w. `noise`: maps
+    (B, 1, S, S); returns `loss` (B,), one value per image (each reaches only its own maps)."""
+    loss = 0.0
+    for n in noise:
+        while True:
+            loss = loss + (n * n.roll(1, dims=3)).mean(dim=(1, 2, 3)).square()  # across: (B,)
+            loss = loss + (n * n.roll(1, dims=2)).mean(dim=(1, 2, 3)).square()  # down
+            if n.shape[-1] <= min_size:
+                break
+            n = F.avg_pool2d(n, kernel_size=2)  # the next scale: correlation over 2, 4, ... pixels
+    return {"loss": loss}

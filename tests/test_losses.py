@@ -150,6 +150,43 @@ def test_blob_size_floor():
     assert blob_size_floor(sizes.detach(), floor=-5.0)["loss"].item() == 0.0
 
 
+def test_blob_share_floor_counts_only_what_is_seen():
+    from hfgan.losses import blob_share_floor
+    from hfgan.models.blobgan.splat import blob_opacities, composite
+
+    # two blobs at the centre of a 16 x 16 grid, blob 1 (in front) covering blob 0, and a third parked off the frame
+    centers = torch.tensor([[[0.5, 0.5], [0.5, 0.5], [1.4, 0.5]]])
+    variances = torch.full((1, 3, 2), 0.01)
+    sizes = torch.tensor([[3.0, 6.0, 6.0]], requires_grad=True)
+    alphas = composite(blob_opacities(centers, variances, torch.zeros(1, 3), sizes, 16))
+    out = blob_share_floor(alphas, floor=0.05)
+    share = alphas[:, 1:].mean(dim=(0, 2, 3))
+    assert share[0] < 0.01 and share[2] < 0.01 < 0.05 < share[1]  # hidden and off-frame blobs earn little
+    assert out["min_share"].item() == pytest.approx(share.min().item())
+    assert out["loss"].item() == pytest.approx(((1 - share[0] / 0.05) + (1 - share[2] / 0.05)).item() / 3, rel=1e-5)
+    out["loss"].backward()
+    assert sizes.grad[0, 2] < 0  # descent grows the parked blob (into the frame) ...
+    assert sizes.grad[0, 1] > 0  # ... and shrinks the one in front, which hides blob 0
+    assert blob_share_floor(alphas.detach(), floor=share.min().item() / 2)["loss"].item() == 0.0  # all above
+
+
+def test_noise_regularization_scores_smooth_maps_high_and_is_per_image():
+    from hfgan.losses import noise_regularization
+
+    torch.manual_seed(0)
+    white = [torch.randn(2, 1, 32, 32), torch.randn(2, 1, 8, 8)]
+    smooth = [torch.randn(2, 1, 8, 8).repeat_interleave(4, 2).repeat_interleave(4, 3), torch.randn(2, 1, 8, 8)]
+    assert noise_regularization(white)["loss"].shape == (2,)
+    assert (noise_regularization(smooth)["loss"] > 20 * noise_regularization(white)["loss"]).all()
+    # the first image's maps do not reach the second image's value
+    mixed = [torch.stack([smooth[0][0], white[0][1]]), white[1]]
+    torch.testing.assert_close(noise_regularization(mixed)["loss"][1], noise_regularization(white)["loss"][1])
+    # one scale by hand: an 8 x 8 map is not pooled further
+    n = torch.randn(1, 1, 8, 8)
+    by_hand = (n * n.roll(1, 3)).mean() ** 2 + (n * n.roll(1, 2)).mean() ** 2
+    torch.testing.assert_close(noise_regularization([n])["loss"], by_hand.reshape(1))
+
+
 def test_gan_step_adds_the_generator_penalty():
     from hfgan.steps import gan_scalars, gan_step
 

@@ -35,8 +35,9 @@ from omegaconf import MISSING, DictConfig
 from common import training_run
 from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet, render_layout
 from hfgan.augment import DiffAugment
-from hfgan.losses import blob_size_floor
+from hfgan.losses import blob_share_floor, blob_size_floor
 from hfgan.metrics.inversion import blob_usage
+from hfgan.models.blobgan.splat import blob_opacities, composite
 from hfgan.steps import gan_scalars, gan_step
 from hfgan.training import (
     EMA,
@@ -80,6 +81,8 @@ class LossConfig:
     r1_every: int = MISSING
     size_floor: float = MISSING
     size_floor_weight: float = MISSING
+    share_floor: float = MISSING
+    share_floor_weight: float = MISSING
 
 
 @dataclass
@@ -177,9 +180,14 @@ def train(cfg: DictConfig) -> dict:
             layouts[:] = [layout_net(z)]  # before jitter: what the model chose, for logging
             return generator(layouts[0].jittered(jitter.xy, jitter.size, jitter.angle)).sample
 
-        def size_floor() -> torch.Tensor:
-            """Keeps every blob index's mean size above loss.size_floor (off with weight 0)."""
-            return cfg.loss.size_floor_weight * blob_size_floor(layouts[0].sizes, cfg.loss.size_floor)["loss"]
+        def blob_floors() -> torch.Tensor:
+            """Keeps every blob index's mean size above loss.size_floor and its mean share of the image (composite
+            alpha on the input grid) above loss.share_floor; each off with weight 0."""
+            loss = cfg.loss.size_floor_weight * blob_size_floor(layouts[0].sizes, cfg.loss.size_floor)["loss"]
+            if cfg.loss.share_floor_weight:
+                alphas = composite(blob_opacities(*layouts[0].splat_args(), m.input_size))  # (B, K + 1, S, S)
+                loss = loss + cfg.loss.share_floor_weight * blob_share_floor(alphas, cfg.loss.share_floor)["loss"]
+            return loss
 
         while run.next_step():
             step = run.step
@@ -190,7 +198,8 @@ def train(cfg: DictConfig) -> dict:
                                     kind="non_saturating", r1_gamma=cfg.loss.r1_gamma, r1_every=cfg.loss.r1_every,
                                     step=step, accelerator=accelerator,
                                     check=lambda loss: check_finite(step, loss, run.out),
-                                    g_penalty=size_floor if cfg.loss.size_floor_weight else None)
+                                    g_penalty=blob_floors if cfg.loss.size_floor_weight or cfg.loss.share_floor_weight
+                                    else None)
             ema_layout.update(accelerator.unwrap_model(layout_net))
             ema_generator.update(accelerator.unwrap_model(generator))
 

@@ -12,7 +12,9 @@ import torch
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
+from ..losses import noise_regularization
 from ..models import EditDirections, StyleGAN2Generator, StyleGAN3Generator, StyleGANEncoder
+from ..models.stylegan.generator import check_noise
 from .image_processor import encoder_inputs, image_inputs
 from .pipeline_utils import HfGanPipeline, reconstruction_distance
 
@@ -46,11 +48,15 @@ class StyleGANInversionOutput(BaseOutput):
         pipeline ([`StyleGANPipeline`], *optional*): For `method="pti"`, a new pipeline with the generator tuned around
             these ws (the pipeline `invert` was called on is unchanged); render and edit the ws with it. None
             otherwise.
+        noise (`list[torch.Tensor]`, *optional*): With `optimize_noise=True`, each image's optimised StyleGAN2 noise
+            maps, one `(num_images, 1, S, S)` tensor per noise layer, on the CPU: the reconstructions were rendered
+            with them, so pass them back as `pipe(ws=..., noise=...)`. None otherwise (the stored noise).
     """
 
     ws: torch.Tensor
     reconstructions: list[PIL.Image.Image] | np.ndarray | torch.Tensor
     pipeline: StyleGANPipeline | None = None
+    noise: list[torch.Tensor] | None = None
 
 
 class StyleGANPipeline(HfGanPipeline):
@@ -143,6 +149,7 @@ class StyleGANPipeline(HfGanPipeline):
         edits: dict[str, float] | None = None,
         directions: EditDirections | None = None,
         noise_mode: str = "const",
+        noise: list[torch.Tensor] | None = None,
         output_type: str = "pil",
         return_latents: bool = False,
         return_dict: bool = True,
@@ -178,6 +185,9 @@ class StyleGANPipeline(HfGanPipeline):
             noise_mode (`str`, defaults to `"const"`):
                 StyleGAN2's per-pixel noise: `"const"` (the generator's stored noise: the same w gives the same
                 image), `"random"` (fresh noise from torch's global RNG) or `"none"`. StyleGAN3 has no noise.
+            noise (`list[torch.Tensor]`, *optional*):
+                StyleGAN2 noise maps to render with instead, one `(num_images or 1, 1, S, S)` tensor per noise layer
+                (sides `pipe.generator.noise_resolutions`), e.g. `invert(..., optimize_noise=True).noise`.
             output_type (`str`, defaults to `"pil"`):
                 `"pil"`, `"np"` (array `(N, H, W, C)` in [0, 1]) or `"pt"` (tensor `(N, C, H, W)` in [0, 1]).
             return_latents (`bool`, defaults to `False`):
@@ -237,11 +247,13 @@ class StyleGANPipeline(HfGanPipeline):
                 raise ValueError("edits need directions: pass directions=, or load a pipeline that has them "
                                  "(hfgan.editing: sefa_directions, ganspace_directions, interfacegan_direction)")
             ws = directions.apply(ws, edits)  # checks the names and that the directions fit this generator
+        noise = self.check_noise(noise, num_images)
 
         # 2. Render in chunks, in eval mode, each chunk post-processed to [0, 1] in the requested layout
         with self.eval_mode():
             image = self.images_in_chunks(
-                num_images, lambda start, stop: self.generator.synthesize(ws[start:stop], noise_mode=noise_mode),
+                num_images, lambda start, stop: self.generator.synthesize(
+                    ws[start:stop], noise_mode=noise_mode, noise=noise_chunk(noise, start, stop)),
                 output_type, max_batch_size,
             )
 
@@ -264,6 +276,8 @@ class StyleGANPipeline(HfGanPipeline):
         pti_steps: int = 100,
         pti_lr: float = 3e-4,
         num_w_samples: int = 1000,
+        optimize_noise: bool = False,
+        noise_weight: float = 1e5,
         seed: int = 0,
         output_type: str = "pil",
         return_dict: bool = True,
@@ -279,7 +293,10 @@ class StyleGANPipeline(HfGanPipeline):
         ws (pivotal tuning, Roich et al. 2022): closer reconstructions that still edit; the tuned copy is returned
         as `output.pipeline`, and this pipeline is left as it was. `method="encoder"` asks the pipeline's
         [`StyleGANEncoder`] instead (one forward pass, no optimisation; `space` is the encoder's). StyleGAN2's noise
-        is the stored noise (`noise_mode="const"`, as `__call__` renders by default); it is not optimised.
+        is the stored noise (`noise_mode="const"`, as `__call__` renders by default) unless `optimize_noise=True`:
+        then each image's noise maps are optimised with its w, as StyleGAN2's projector does (started from the stored
+        maps, renormalised to zero mean and unit variance after every step, and kept noise-like by
+        `hfgan.losses.noise_regularization`), and returned in `output.noise`.
 
         Args:
             images (`PIL.Image.Image`, `np.ndarray`, `torch.Tensor`, or a list of them):
@@ -299,10 +316,13 @@ class StyleGANPipeline(HfGanPipeline):
                 whose mean w every image starts from.
             pti_steps (`int`, defaults to 100), pti_lr (`float`, defaults to 3e-4): the generator's tuning (PTI).
             num_w_samples (`int`, defaults to 1000): z draws for the mean w and w's spread.
+            optimize_noise (`bool`, defaults to `False`): also optimise StyleGAN2's noise maps (per image); render the
+                result with `pipe(ws=out.ws, noise=out.noise)`. Refused for StyleGAN3 (no noise) and the encoder.
+            noise_weight (`float`, defaults to 1e5): the noise regulariser's weight (StyleGAN2's projector's).
             seed (`int`, defaults to 0): seeds the draws and the noise on w, so a call is repeatable.
             output_type (`str`, defaults to `"pil"`): the reconstructions as `"pil"`, `"np"` or `"pt"`.
             return_dict (`bool`, defaults to `True`): Return a [`StyleGANInversionOutput`] instead of a tuple
-                `(ws, reconstructions, pipeline)`.
+                `(ws, reconstructions, pipeline, noise)`.
             max_batch_size (`int`, defaults to 8): images optimised together (each only by its own loss).
 
         Example:
@@ -329,6 +349,10 @@ class StyleGANPipeline(HfGanPipeline):
             raise ValueError(f"method must be 'optimize', 'pti' or 'encoder', got {method!r}")
         if start not in ("mean", "encoder"):
             raise ValueError(f"start must be 'mean' or 'encoder', got {start!r}")
+        if optimize_noise and not self.generator.noise_resolutions:
+            raise ValueError("optimize_noise=True needs a generator with noise inputs (StyleGAN2); StyleGAN3 has none")
+        if optimize_noise and method == "encoder":
+            raise ValueError("optimize_noise=True needs optimisation (method='optimize' or 'pti'), not the encoder")
         if "encoder" in (method, start) and self.encoder is None:
             raise ValueError(f"{'method' if method == 'encoder' else 'start'}='encoder' needs a pipeline with an "
                              "encoder: StyleGANPipeline(generator, encoder=StyleGANEncoder...) or a release of "
@@ -345,7 +369,7 @@ class StyleGANPipeline(HfGanPipeline):
         num_images = len(targets)
 
         # 1. The encoder's answer, one forward pass: the result (method="encoder") or where optimisation starts
-        encoded = None
+        encoded = noise = None
         if "encoder" in (method, start):
             with self.eval_mode(), torch.no_grad():
                 encoded = torch.cat([self.encoder(chunk).ws for chunk in targets.split(max_batch_size)])  # (N, L, w)
@@ -366,12 +390,15 @@ class StyleGANPipeline(HfGanPipeline):
                 starts = w_mean.expand(num_images, 1 if space == "w" else generator.num_ws, -1)
             else:
                 starts = encoded.mean(1, keepdim=True) if space == "w" else encoded  # (N, 1 or num_ws, w_dim)
-            ws = []
+            ws, noise = [], []
             with self.eval_mode():
                 for first, last in self.chunks(num_images, max_batch_size):
-                    ws.append(self._optimize_ws(targets[first:last], starts[first:last], w_std, num_steps, lr,
-                                                perceptual, rng))
+                    w, maps = self._optimize_ws(targets[first:last], starts[first:last], w_std, num_steps, lr,
+                                                perceptual, rng, noise_weight if optimize_noise else None)
+                    ws.append(w)
+                    noise.append(maps)
             ws = torch.cat(ws)  # (N, num_ws, w_dim)
+            noise = [torch.cat(layer) for layer in zip(*noise)] if optimize_noise else None  # (N, 1, S, S) each
 
         # 3. PTI: tune a copy of the generator around the ws (this pipeline's generator is not touched)
         tuned = None
@@ -379,25 +406,43 @@ class StyleGANPipeline(HfGanPipeline):
             tuned = StyleGANPipeline(generator=copy.deepcopy(generator), directions=self.directions,
                                      encoder=self.encoder)
             tuned.set_progress_bar_config(**getattr(self, "_progress_bar_config", {}))
-            tuned._tune(ws, targets, pti_steps, pti_lr, perceptual)
+            tuned._tune(ws, targets, pti_steps, pti_lr, perceptual, noise)
         render_with = tuned if tuned is not None else self
 
         # 4. Render the reconstructions
         with render_with.eval_mode(), torch.no_grad():
             reconstructions = render_with.images_in_chunks(
-                num_images, lambda a, b: render_with.generator.synthesize(ws[a:b], noise_mode="const"), output_type,
-                max_batch_size)
+                num_images, lambda a, b: render_with.generator.synthesize(ws[a:b], noise_mode="const",
+                                                                          noise=noise_chunk(noise, a, b)),
+                output_type, max_batch_size)
         ws = ws.cpu()
+        noise = None if noise is None else [n.cpu() for n in noise]
         if not return_dict:
-            return ws, reconstructions, tuned
-        return StyleGANInversionOutput(ws=ws, reconstructions=reconstructions, pipeline=tuned)
+            return ws, reconstructions, tuned, noise
+        return StyleGANInversionOutput(ws=ws, reconstructions=reconstructions, pipeline=tuned, noise=noise)
 
-    def _optimize_ws(self, targets, starts, w_std, num_steps, lr, perceptual, rng) -> torch.Tensor:
+    def check_noise(self, noise: list[torch.Tensor] | None, num_images: int) -> list[torch.Tensor] | None:
+        """`noise` for `num_images` images checked against the generator's noise layers (a clear error naming the
+        mismatch) and moved to its device, or None."""
+        if noise is None:
+            return None
+        resolutions = self.generator.noise_resolutions
+        if not resolutions:
+            raise ValueError("noise maps were given, but this generator has no noise inputs (StyleGAN3)")
+        check_noise(noise, resolutions, num_images)
+        return [n.to(self._execution_device, self.generator.dtype) for n in noise]
+
+    def _optimize_ws(self, targets, starts, w_std, num_steps, lr, perceptual, rng,
+                     noise_weight: float | None = None) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
         """StyleGAN2's projector schedule on ws starting at `starts` (n, 1 or num_ws, w_dim), for targets
-        (n, 3, S, S) in [-1, 1]."""
+        (n, 3, S, S) in [-1, 1]; with a `noise_weight`, each image's noise maps too (from the stored ones), under
+        the noise regulariser and renormalised after every step. Returns the ws (n, num_ws, w_dim) and the maps."""
         n, num_ws = len(targets), self.generator.num_ws
         w = starts.detach().clone().requires_grad_(True)
-        optimizer = torch.optim.Adam([w], lr=lr, betas=(0.9, 0.999))
+        noise = None
+        if noise_weight is not None:
+            noise = [m.expand(n, -1, -1, -1).clone().requires_grad_(True) for m in self.generator.stored_noise()]
+        optimizer = torch.optim.Adam([w] + (noise or []), lr=lr, betas=(0.9, 0.999))
         with torch.enable_grad():
             for step in self.progress_bar(range(num_steps), disable=num_steps == 0):
                 t = step / max(num_steps, 1)
@@ -407,23 +452,36 @@ class StyleGANPipeline(HfGanPipeline):
                 for group in optimizer.param_groups:
                     group["lr"] = lr * ramp
                 noise_scale = float(w_std) * 0.05 * max(0.0, 1 - t / 0.75) ** 2
-                noise = torch.randn(w.shape, generator=rng).to(w.device, w.dtype) * noise_scale
-                image = self.generator.synthesize((w + noise).expand(n, num_ws, -1), noise_mode="const")
+                w_noise = torch.randn(w.shape, generator=rng).to(w.device, w.dtype) * noise_scale
+                image = self.generator.synthesize((w + w_noise).expand(n, num_ws, -1), noise_mode="const", noise=noise)
                 loss = reconstruction_distance(image, targets, perceptual)  # (n,)
+                if noise is not None:
+                    loss = loss + noise_weight * noise_regularization(noise)["loss"]
                 optimizer.zero_grad(set_to_none=True)
                 loss.sum().backward()
                 optimizer.step()
-        return w.detach().expand(n, num_ws, -1).clone()
+                if noise is not None:
+                    with torch.no_grad():
+                        for m in noise:  # back to zero mean, unit variance per image: the strength stays the learned one
+                            m.sub_(m.mean(dim=(2, 3), keepdim=True)).div_(m.std(dim=(2, 3), keepdim=True) + 1e-8)
+        maps = None if noise is None else [m.detach() for m in noise]
+        return w.detach().expand(n, num_ws, -1).clone(), maps
 
-    def _tune(self, ws, targets, num_steps, lr, perceptual) -> None:
-        """Pivotal tuning: Adam on this pipeline's generator so that the fixed ws render their targets."""
+    def _tune(self, ws, targets, num_steps, lr, perceptual, noise=None) -> None:
+        """Pivotal tuning: Adam on this pipeline's generator so that the fixed ws (and noise maps, if any) render
+        their targets."""
         generator = self.generator.requires_grad_(True)
         optimizer = torch.optim.Adam(generator.parameters(), lr=lr)
         with torch.enable_grad():
             for _ in self.progress_bar(range(num_steps), disable=num_steps == 0):
-                image = generator.synthesize(ws, noise_mode="const")
+                image = generator.synthesize(ws, noise_mode="const", noise=noise)
                 loss = reconstruction_distance(image, targets, perceptual)
                 optimizer.zero_grad(set_to_none=True)
                 loss.sum().backward()
                 optimizer.step()
         generator.requires_grad_(False).eval()
+
+
+def noise_chunk(noise: list[torch.Tensor] | None, start: int, stop: int) -> list[torch.Tensor] | None:
+    """Images start:stop's rows of per-image noise maps (a map with one row is shared by every image)."""
+    return None if noise is None else [n if len(n) == 1 else n[start:stop] for n in noise]

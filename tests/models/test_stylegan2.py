@@ -88,6 +88,27 @@ def test_generator_noise_modes_and_determinism():
     assert generator.num_ws == 1 + 2 + 2 + 1  # 4 px: 1 conv, 8 and 16 px: 2 convs each, + the last toRGB
 
 
+def test_generator_takes_explicit_noise_maps():
+    generator = tiny_generator()
+    assert generator.noise_resolutions == [4, 8, 8, 16, 16]  # b4.conv1, then conv0 and conv1 of b8 and b16
+    with torch.no_grad():
+        for layer in generator.synthesis.noise_layers:
+            layer.noise_strength.fill_(0.5)
+        ws = generator.map(torch.randn(2, 8))
+        stored = generator.stored_noise()
+        assert [tuple(n.shape) for n in stored] == [(1, 1, r, r) for r in generator.noise_resolutions]
+        const = generator.synthesize(ws, noise_mode="const")
+        torch.testing.assert_close(generator.synthesize(ws, noise=stored), const, atol=0, rtol=0)  # the same maps
+        per_image = [torch.randn(2, 1, r, r) for r in generator.noise_resolutions]
+        own = generator.synthesize(ws, noise=per_image)
+        assert not torch.equal(own, const)
+        torch.testing.assert_close(generator.synthesize(ws[1:], noise=[n[1:] for n in per_image]), own[1:])
+        with pytest.raises(ValueError, match=r"noise must be a list of 5 maps .*sides \[4, 8, 8, 16, 16\]"):
+            generator.synthesize(ws, noise=stored[:4])
+        with pytest.raises(ValueError, match=r"noise map 1 must have shape \(2 or 1, 1, 8, 8\), got \(2, 1, 4, 4\)"):
+            generator.synthesize(ws, noise=[stored[0], stored[0].expand(2, -1, -1, -1)] + stored[2:])
+
+
 def test_discriminator_shapes_conditioning_and_orig():
     discriminator = StyleGAN2Discriminator(c_dim=3, img_resolution=16, channel_base=64, channel_max=8)
     images = torch.randn(4, 3, 16, 16)

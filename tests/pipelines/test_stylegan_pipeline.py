@@ -6,6 +6,7 @@ import torch
 
 from hfgan import HfGanPipeline, StyleGAN2Generator, StyleGAN3Generator, StyleGANEncoder, StyleGANPipeline
 from hfgan.cli import main
+from hfgan.losses import noise_regularization
 from hfgan.pipelines.pipeline_utils import pipeline_for
 
 
@@ -157,6 +158,42 @@ def test_invert_recovers_generated_images_and_pti_leaves_the_pipeline_alone():
     assert isinstance(pti.pipeline, StyleGANPipeline) and pti.pipeline.generator is not pipe.generator
     assert psnr(pti.reconstructions, target.images) > psnr(inverted.reconstructions, target.images)
     torch.testing.assert_close(pti.pipeline(ws=pti.ws, output_type="pt").images, pti.reconstructions)
+
+
+def test_invert_optimises_noise_maps_that_stay_noise():
+    pipe = tiny_pipe("stylegan2")
+    for layer in pipe.generator.synthesis.noise_layers:
+        layer.noise_strength.data.fill_(0.3)  # trained StyleGAN2s have noise that matters
+    torch.manual_seed(0)  # the targets' noise is not the stored noise plain inversion renders with
+    target = pipe(num_images=2, generator=torch.Generator().manual_seed(5), noise_mode="random", output_type="pt")
+    plain = pipe.invert(target.images, num_steps=40, output_type="pt")
+    assert plain.noise is None
+    inverted = pipe.invert(target.images, num_steps=40, optimize_noise=True, output_type="pt")
+    resolutions = pipe.generator.noise_resolutions
+    assert [tuple(n.shape) for n in inverted.noise] == [(2, 1, r, r) for r in resolutions]
+    for n in inverted.noise:  # renormalised every step
+        torch.testing.assert_close(n.mean(dim=(2, 3)), torch.zeros(2, 1), atol=1e-5, rtol=0)
+        torch.testing.assert_close(n.std(dim=(2, 3)), torch.ones(2, 1), atol=1e-4, rtol=0)
+    assert not torch.equal(inverted.noise[-1], pipe.generator.stored_noise()[-1].expand(2, -1, -1, -1))  # moved
+    # the regulariser is what keeps the maps noise: without it they draw the image (far closer, far smoother)
+    free = pipe.invert(target.images, num_steps=40, optimize_noise=True, noise_weight=0.0, output_type="pt")
+    assert psnr(free.reconstructions, target.images) > psnr(inverted.reconstructions, target.images) + 3
+    white = noise_regularization([torch.randn(64, 1, r, r) for r in resolutions])["loss"].mean()  # Gaussian noise's
+    assert (noise_regularization(inverted.noise)["loss"] < white / 10).all()
+    assert (noise_regularization(free.noise)["loss"] > 2 * white).all()
+    torch.testing.assert_close(pipe(ws=inverted.ws, noise=inverted.noise, output_type="pt").images,
+                               inverted.reconstructions)  # rendered back from what was returned
+    torch.testing.assert_close(pipe(ws=inverted.ws[1:], noise=[n[1:] for n in inverted.noise], output_type="pt")
+                               .images, inverted.reconstructions[1:])
+    pti = pipe.invert(target.images, method="pti", num_steps=20, pti_steps=5, optimize_noise=True, output_type="pt")
+    torch.testing.assert_close(pti.pipeline(ws=pti.ws, noise=pti.noise, output_type="pt").images, pti.reconstructions)
+
+    with pytest.raises(ValueError, match="StyleGAN3 has none"):
+        tiny_pipe().invert(target.images, num_steps=1, optimize_noise=True)
+    with pytest.raises(ValueError, match="no noise inputs"):
+        tiny_pipe()(ws=torch.randn(1, 8), noise=inverted.noise)
+    with pytest.raises(ValueError, match=r"noise must be a list of 5 maps"):
+        pipe(ws=inverted.ws, noise=inverted.noise[:2])
 
 
 def test_invert_converts_sizes_and_refuses_bad_arguments():

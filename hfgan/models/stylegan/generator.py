@@ -39,7 +39,17 @@ class StyleGANGenerator(HfGanModel):
         return self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
                             update_emas=update_emas)
 
-    def synthesize(self, ws: torch.Tensor, noise_mode: str = "random", update_emas: bool = False) -> torch.Tensor:
+    @property
+    def noise_resolutions(self) -> list[int]:
+        """The side of each per-pixel noise map `synthesize(noise=...)` takes, in order (none for StyleGAN3)."""
+        return []
+
+    def stored_noise(self) -> list[torch.Tensor]:
+        """The fixed noise maps `noise_mode="const"` renders with, as a `noise` list of (1, 1, S, S) maps (copies)."""
+        return []
+
+    def synthesize(self, ws: torch.Tensor, noise_mode: str = "random", update_emas: bool = False,
+                   noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         raise NotImplementedError
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
@@ -49,3 +59,14 @@ class StyleGANGenerator(HfGanModel):
         ws = self.map(z, c, truncation_psi, truncation_cutoff, update_emas=update_emas)
         images = self.synthesize(ws, noise_mode=noise_mode, update_emas=update_emas)
         return StyleGANGeneratorOutput(sample=images, ws=ws) if return_dict else (images, ws)
+
+
+def check_noise(noise: list[torch.Tensor], resolutions: list[int], batch_size: int) -> None:
+    """Raise `ValueError` naming the problem unless `noise` holds one (batch_size or 1, 1, S, S) map per entry of
+    `resolutions`."""
+    if len(noise) != len(resolutions):
+        raise ValueError(f"noise must be a list of {len(resolutions)} maps (one per noise layer, sides {resolutions}), "
+                         f"got {len(noise)}")
+    for i, (n, res) in enumerate(zip(noise, resolutions)):
+        if n.dim() != 4 or n.shape[0] not in (1, batch_size) or n.shape[1:] != (1, res, res):
+            raise ValueError(f"noise map {i} must have shape ({batch_size} or 1, 1, {res}, {res}), got {tuple(n.shape)}")

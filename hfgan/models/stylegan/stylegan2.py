@@ -26,7 +26,7 @@ from ..layers.filters import conv2d_resample, setup_filter, upsample2d
 from ..layers.stylegan2 import EqualLinear, minibatch_stddev, modulated_conv2d
 from ..modeling_utils import HfGanModel, check_int, power_of_two
 from .mapping import MappingNetwork
-from .generator import StyleGANGenerator
+from .generator import StyleGANGenerator, check_noise
 
 
 def bias_act(x: torch.Tensor, bias: torch.Tensor | None, lrelu: bool, gain: float = 1.0,
@@ -79,10 +79,15 @@ class SynthesisLayer(nn.Module):
         self.noise_strength = nn.Parameter(torch.zeros(()))
         self.bias = nn.Parameter(torch.zeros(out_channels))
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random",
+                noise: torch.Tensor | None = None) -> torch.Tensor:
+        """`noise` (B or 1, 1, resolution, resolution), when given, replaces what `noise_mode` would add (inversion
+        optimises it)."""
         x = modulated_conv2d(x, self.weight, self.affine(w), padding=self.padding, up=self.up,
                              resample_filter=self.resample_filter)  # (B, C_out, resolution, resolution)
-        if noise_mode == "random":
+        if noise is not None:
+            x = x + noise * self.noise_strength
+        elif noise_mode == "random":
             x = x + torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device) * self.noise_strength
         elif noise_mode == "const":
             x = x + self.noise_const * self.noise_strength
@@ -124,15 +129,17 @@ class SynthesisBlock(nn.Module):
         self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
         self.num_conv = 1 if in_channels == 0 else 2
 
-    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor,
-                noise_mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, noise_mode: str,
+                noise: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, C_in, S/2, S/2) or None for the first block, img (B, 3, S/2, S/2) or None, ws (B, num_conv + 1,
-        w_dim) -> x (B, C_out, S, S), img (B, 3, S, S)."""
+        w_dim), and optionally one noise map per layer -> x (B, C_out, S, S), img (B, 3, S, S)."""
         ws = ws.unbind(dim=1)
+        noise = noise if noise is not None else [None] * self.num_conv
         if self.in_channels == 0:
-            x = self.conv1(self.const.unsqueeze(0).expand(len(ws[0]), -1, -1, -1), ws[0], noise_mode)
+            x = self.conv1(self.const.unsqueeze(0).expand(len(ws[0]), -1, -1, -1), ws[0], noise_mode, noise[0])
         else:
-            x = self.conv1(self.conv0(x, ws[0], noise_mode), ws[1], noise_mode)  # (B, C_out, S, S)
+            x = self.conv0(x, ws[0], noise_mode, noise[0])
+            x = self.conv1(x, ws[1], noise_mode, noise[1])  # (B, C_out, S, S)
         rgb = self.torgb(x, ws[-1])
         img = rgb if img is None else upsample2d(img, self.resample_filter) + rgb
         return x, img
@@ -156,16 +163,28 @@ class SynthesisNetwork(nn.Module):
             self.num_ws += block.num_conv
         self.num_ws += 1  # the last toRGB
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+    @property
+    def noise_layers(self) -> list[SynthesisLayer]:
+        """The layers that add noise, in the order `forward`'s `noise` list follows: b4.conv1, b8.conv0, b8.conv1, ..."""
+        blocks = [getattr(self, f"b{res}") for res in self.block_resolutions]
+        return [layer for block in blocks for layer in ([block.conv1] if block.num_conv == 1 else
+                                                        [block.conv0, block.conv1])]
+
+    def forward(self, ws: torch.Tensor, noise_mode: str = "random",
+                noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         if ws.dim() != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must have shape (batch, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
+        if noise is not None:
+            check_noise(noise, [layer.resolution for layer in self.noise_layers], len(ws))
         ws = ws.float()
         x = img = None
-        start = 0
+        start = layer = 0
         for res in self.block_resolutions:
             block = getattr(self, f"b{res}")
-            x, img = block(x, img, ws.narrow(1, start, block.num_conv + 1), noise_mode)
+            maps = None if noise is None else noise[layer : layer + block.num_conv]
+            x, img = block(x, img, ws.narrow(1, start, block.num_conv + 1), noise_mode, maps)
             start += block.num_conv
+            layer += block.num_conv
         return img  # (B, img_channels, img_resolution, img_resolution)
 
 
@@ -229,11 +248,20 @@ class StyleGAN2Generator(StyleGANGenerator):
         self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, num_layers=mapping_layers,
                                       lr_multiplier=mapping_lr_multiplier, w_avg_beta=w_avg_beta)
 
-    def synthesize(self, ws: torch.Tensor, noise_mode: str = "random", update_emas: bool = False) -> torch.Tensor:
+    @property
+    def noise_resolutions(self) -> list[int]:
+        return [layer.resolution for layer in self.synthesis.noise_layers]
+
+    def stored_noise(self) -> list[torch.Tensor]:
+        return [layer.noise_const[None, None].clone() for layer in self.synthesis.noise_layers]
+
+    def synthesize(self, ws: torch.Tensor, noise_mode: str = "random", update_emas: bool = False,
+                   noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         """ws (B, num_ws, w_dim) -> images (B, img_channels, img_resolution, img_resolution). `noise_mode`:
-        "random" (fresh noise), "const" (the stored noise maps: the same w gives the same image) or "none".
-        StyleGAN2's synthesis tracks no statistics: `update_emas` is for StyleGAN3's interface."""
-        return self.synthesis(ws, noise_mode=noise_mode)
+        "random" (fresh noise), "const" (the stored noise maps: the same w gives the same image) or "none";
+        `noise`, one (B or 1, 1, S, S) map per layer (sides `noise_resolutions`), replaces it (inversion's optimised
+        noise). StyleGAN2's synthesis tracks no statistics: `update_emas` is for StyleGAN3's interface."""
+        return self.synthesis(ws, noise_mode=noise_mode, noise=noise)
 
 
 # --------------------------------------------------------------------------------------------------- discriminator

@@ -284,9 +284,12 @@ class StyleGAN3Generator(StyleGANGenerator):
         self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, num_layers=mapping_layers,
                                       lr_multiplier=mapping_lr_multiplier, w_avg_beta=w_avg_beta)
 
-    def synthesize(self, ws: torch.Tensor, noise_mode: str = "random", update_emas: bool = False) -> torch.Tensor:
+    def synthesize(self, ws: torch.Tensor, noise_mode: str = "random", update_emas: bool = False,
+                   noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         """ws (B, num_ws, w_dim) -> images (B, img_channels, img_resolution, img_resolution). StyleGAN3 has no noise
-        inputs: `noise_mode` is accepted for StyleGAN2's interface and changes nothing."""
+        inputs: `noise_mode` is accepted for StyleGAN2's interface and changes nothing, and `noise` must be empty."""
+        if noise:
+            raise ValueError(f"StyleGAN3 has no noise inputs, got {len(noise)} noise maps")
         return self.synthesis(ws, update_emas=update_emas)
 
     def set_transform(self, translate: tuple[float, float] = (0.0, 0.0), angle: float = 0.0) -> None:
