@@ -462,7 +462,7 @@ class StyleGANPipeline(HfGanPipeline):
                 optimizer.step()
                 if noise is not None:
                     with torch.no_grad():
-                        for m in noise:  # back to zero mean, unit variance per image: the strength stays the learned one
+                        for m in noise:  # back to zero mean, unit variance per image: the learned strength scales it
                             m.sub_(m.mean(dim=(2, 3), keepdim=True)).div_(m.std(dim=(2, 3), keepdim=True) + 1e-8)
         maps = None if noise is None else [m.detach() for m in noise]
         return w.detach().expand(n, num_ws, -1).clone(), maps

@@ -69,4 +69,5 @@ def check_noise(noise: list[torch.Tensor], resolutions: list[int], batch_size: i
                          f"got {len(noise)}")
     for i, (n, res) in enumerate(zip(noise, resolutions)):
         if n.dim() != 4 or n.shape[0] not in (1, batch_size) or n.shape[1:] != (1, res, res):
-            raise ValueError(f"noise map {i} must have shape ({batch_size} or 1, 1, {res}, {res}), got {tuple(n.shape)}")
+            raise ValueError(f"noise map {i} must have shape ({batch_size} or 1, 1, {res}, {res}), "
+                             f"got {tuple(n.shape)}")

@@ -165,7 +165,7 @@ class SynthesisNetwork(nn.Module):
 
     @property
     def noise_layers(self) -> list[SynthesisLayer]:
-        """The layers that add noise, in the order `forward`'s `noise` list follows: b4.conv1, b8.conv0, b8.conv1, ..."""
+        """The layers that add noise, in the order of `forward`'s `noise` list: b4.conv1, b8.conv0, b8.conv1, ..."""
         blocks = [getattr(self, f"b{res}") for res in self.block_resolutions]
         return [layer for block in blocks for layer in ([block.conv1] if block.num_conv == 1 else
                                                         [block.conv0, block.conv1])]
