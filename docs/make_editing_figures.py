@@ -8,7 +8,8 @@ Writes `editing_generated.png` (generated images, each row one unsupervised dire
 `editing_inverted.png` (held-out real images: the image, its inversion, then the first directions applied to the
 inverted w) and `editing.json`: the SeFa eigenvalues and GANSpace explained variance, `measure_edit` of each
 direction on --num-eval generated images (the perceptual distance to the source), and with `--classifier` an
-InterFaceGAN direction for `--label`, found from the classifier's own labels of sampled w, with its score change.
+InterFaceGAN direction and the top StyleSpace channels for `--label`, found from the classifier's own labels of
+sampled w, with their score changes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ import torch
 
 from hfgan import StyleGANPipeline
 from hfgan.data import load_image_dataset
-from hfgan.editing import classifier_score, ganspace_directions, interfacegan_direction, measure_edit, sefa_directions
+from hfgan.editing import (
+    classifier_score,
+    ganspace_directions,
+    interfacegan_direction,
+    measure_edit,
+    sefa_directions,
+    stylespace_directions,
+)
 from hfgan.perceptual import perceptual_distance
 from hfgan.pipelines.image_processor import to_pil_images
 from hfgan.utils import make_image_grid
@@ -99,6 +107,12 @@ def main() -> None:
             "label": args.label, "boundary_accuracy": direction.config.scores[0],
             "measure_edit": measure_edit(pipe, ws, args.label, args.strengths, directions=direction, score=score,
                                          perceptual=perceptual)}
+        # StyleSpace from the same labels: single style channels instead of a direction in w (strength in stds)
+        channels = stylespace_directions(g, sample_ws, labels, num_directions=args.num_directions, name="style")
+        report["stylespace"] = {
+            "label": args.label, "relevance": dict(zip(channels.config.names, channels.config.scores)),
+            "measure_edit": {name: measure_edit(pipe, ws, name, args.strengths, directions=channels, score=score,
+                                                perceptual=perceptual) for name in channels.config.names}}
     (args.out / "editing.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
 

@@ -1,11 +1,14 @@
-"""Edit directions in StyleGAN's w space: found without labels (SeFa, GANSpace) or with them (InterFaceGAN), saved and
-loaded like any hfgan model, and applied by `StyleGANPipeline(..., directions=...)` as `pipe(ws=w, edits={...})`.
+"""Edit directions in StyleGAN's w space and style space: found without labels (SeFa, GANSpace) or with them
+(InterFaceGAN, StyleSpace), saved and loaded like any hfgan model, and applied by
+`StyleGANPipeline(..., directions=...)` as `pipe(ws=w, edits={...})`.
 
 - [`sefa_directions`]: closed form from the generator's style affine weights (Shen & Zhou, 2021): the directions in w
   that move the styles most, the eigenvectors of A^T A over the layers' (row-normalised) affine weights A.
 - [`ganspace_directions`]: the principal components of sampled w (Härkönen et al., 2020).
 - [`interfacegan_direction`]: the normal of a linear boundary between w with and without an attribute (Shen et al.,
   2020); the labels may come from a user or from an hfgan `DiscriminatorClassifierPipeline`.
+- [`stylespace_directions`]: single style channels that mark an attribute (Wu et al., 2021), from the same labels;
+  they edit the styles (StyleSpace), one channel of one layer, where w directions move every channel a layer reads.
 - [`measure_edit`]: how far an edit moves the images (a perceptual distance, or pixels) and a target score
   ([`classifier_score`]: a classifier pipeline's probability of a label).
 
@@ -19,26 +22,10 @@ from collections.abc import Sequence
 import torch
 
 from .models.modeling_utils import check_int
-from .models.stylegan.directions import EditDirections
+from .models.stylegan.directions import EditDirections, style_affines
 
 __all__ = ["EditDirections", "classifier_score", "ganspace_directions", "interfacegan_direction", "measure_edit",
-           "sefa_directions", "style_affines"]
-
-
-def style_affines(generator) -> list[tuple[int, torch.nn.Module]]:
-    """(w index, affine layer) of every style the synthesis network reads from w: each StyleGAN2 convolution and
-    toRGB, each StyleGAN3 layer (not the input's transform)."""
-    synthesis = generator.synthesis
-    if hasattr(synthesis, "layer_names"):  # StyleGAN3: layer i reads ws[i + 1]
-        return [(i + 1, getattr(synthesis, name).affine) for i, name in enumerate(synthesis.layer_names)]
-    found, start = [], 0
-    for res in synthesis.block_resolutions:  # StyleGAN2: a block reads ws[start : start + num_conv + 1]
-        block = getattr(synthesis, f"b{res}")
-        convs = [block.conv1] if block.num_conv == 1 else [block.conv0, block.conv1]
-        found += [(start + i, conv.affine) for i, conv in enumerate(convs)]
-        found.append((start + block.num_conv, block.torgb.affine))
-        start += block.num_conv
-    return found
+           "sefa_directions", "style_affines", "style_codes", "stylespace_directions"]
 
 
 @torch.no_grad()
@@ -87,6 +74,17 @@ def ganspace_directions(generator, num_directions: int = 5, num_samples: int = 1
     return directions.set_vectors(components[:k])
 
 
+def binary_labels(labels, count: int) -> torch.Tensor:
+    """`labels` as a float (count,) tensor of 0/1; ValueError unless they are `count` values of 0/1 (or booleans)
+    with both classes present."""
+    y = torch.as_tensor(labels).flatten().float()
+    if len(y) != count or not ((y == 0) | (y == 1)).all():
+        raise ValueError(f"labels must be {count} values of 0/1 (or booleans)")
+    if y.min() == y.max():
+        raise ValueError("labels must contain both classes (some 1 and some 0)")
+    return y
+
+
 def interfacegan_direction(latents: torch.Tensor, labels, name: str = "attribute", weight_decay: float = 1e-3,
                            num_steps: int = 200) -> EditDirections:
     """InterFaceGAN's direction for a binary attribute: the unit normal of a logistic-regression boundary between
@@ -96,11 +94,7 @@ def interfacegan_direction(latents: torch.Tensor, labels, name: str = "attribute
     w = latents[:, 0] if latents.dim() == 3 else latents
     if w.dim() != 2:
         raise ValueError(f"latents must have shape (N, w_dim) or (N, num_ws, w_dim), got {tuple(latents.shape)}")
-    y = torch.as_tensor(labels).flatten().float()
-    if len(y) != len(w) or not ((y == 0) | (y == 1)).all():
-        raise ValueError(f"labels must be {len(w)} values of 0/1 (or booleans)")
-    if y.min() == y.max():
-        raise ValueError("labels must contain both classes (some 1 and some 0)")
+    y = binary_labels(labels, len(w))
     w = w.detach().float().cpu()
     mean, std = w.mean(0), w.std(0) + 1e-8
     x = (w - mean) / std  # standardised: one weight decay fits every w scale
@@ -121,6 +115,49 @@ def interfacegan_direction(latents: torch.Tensor, labels, name: str = "attribute
         normal = weight / std  # the boundary's normal back in w's coordinates: w . (weight / std) + const
     directions = EditDirections(w_dim=w.shape[1], names=[name], method="interfacegan", scores=[round(accuracy, 6)])
     return directions.set_vectors(normal[None])
+
+
+@torch.no_grad()
+def style_codes(generator, ws: torch.Tensor) -> torch.Tensor:
+    """Every style the synthesis network computes from `ws` (N, num_ws, w_dim): (N, style size), the layers in
+    `style_affines` order (StyleSpace's S; `EditDirections(space="style")` vectors index it)."""
+    return torch.cat([affine(ws[:, i].to(affine.weight)) for i, affine in style_affines(generator)], dim=1)
+
+
+@torch.no_grad()
+def stylespace_directions(generator, latents: torch.Tensor, labels, num_directions: int = 5,
+                          name: str = "attribute") -> EditDirections:
+    """StyleSpace's attribute-specific channels (Wu et al., 2021): the style channels whose mean over the images with
+    the attribute (label 1) departs most from their mean over all images, in units of the channel's standard
+    deviation over all images. One direction per channel, named `{name}_{layer}_{channel}` (the layer's place in
+    `style_affines`), that moves that channel alone, towards the attribute, by one standard deviation per unit of
+    strength; the score is the relevance |mean_with - mean_all| / std_all, largest first.
+
+    `latents` (N, num_ws, w_dim), or (N, w_dim) for one w on every layer; `labels` (N,) of 0/1 or booleans, both
+    classes present (from a user, or a `DiscriminatorClassifierPipeline`, as for `interfacegan_direction`). Apply
+    with `StyleGANPipeline(..., directions=...)` and `pipe(ws=..., edits={name: strength})`: the edit moves the
+    styles while rendering, not w."""
+    check_int("num_directions", num_directions)
+    ws = latents.unsqueeze(1).expand(-1, generator.num_ws, -1) if latents.dim() == 2 else latents
+    if ws.dim() != 3 or ws.shape[1:] != (generator.num_ws, generator.config.w_dim):
+        raise ValueError(f"latents must have shape (N, {generator.config.w_dim}) or (N, {generator.num_ws}, "
+                         f"{generator.config.w_dim}), got {tuple(latents.shape)}")
+    y = binary_labels(labels, len(ws)).bool()
+    styles = style_codes(generator, ws).float().cpu()  # (N, S)
+    mean, std = styles.mean(0), styles.std(0) + 1e-8
+    shift = (styles[y].mean(0) - mean) / std  # (S,): where the attribute sits, in standard deviations
+    order = shift.abs().argsort(descending=True)[:num_directions]
+    sizes = [affine.weight.shape[0] for _, affine in style_affines(generator)]
+    starts = torch.tensor([0, *sizes]).cumsum(0)  # each layer's first index in S
+    names = []
+    for index in order.tolist():
+        layer = int((starts[1:] <= index).sum())
+        names.append(f"{name}_{layer}_{index - int(starts[layer])}")
+    vectors = torch.zeros(len(order), len(mean))
+    vectors[torch.arange(len(order)), order] = shift[order].sign() * std[order]  # one channel, one std, towards it
+    directions = EditDirections(w_dim=generator.config.w_dim, names=names, method="stylespace", space="style",
+                                style_sizes=sizes, scores=[round(float(v), 6) for v in shift[order].abs()])
+    return directions.set_vectors(vectors)
 
 
 def classifier_score(classifier, label: str):

@@ -1,4 +1,5 @@
-"""hfgan.editing: SeFa, GANSpace and InterFaceGAN directions, their save/load, and edits through StyleGANPipeline."""
+"""hfgan.editing: SeFa, GANSpace, InterFaceGAN and StyleSpace directions, their save/load, and edits through
+StyleGANPipeline."""
 
 import pytest
 import torch
@@ -10,6 +11,8 @@ from hfgan.editing import (
     interfacegan_direction,
     sefa_directions,
     style_affines,
+    style_codes,
+    stylespace_directions,
 )
 
 
@@ -133,6 +136,70 @@ def test_edits_through_the_pipeline(tmp_path):
     other = EditDirections(w_dim=6, names=["x"]).set_vectors(torch.ones(1, 6))
     with pytest.raises(ValueError, match="w of size 6"):
         StyleGANPipeline(generator=generator, directions=other)
+
+
+@pytest.mark.parametrize("make", [stylegan2, stylegan3])
+def test_stylespace_finds_a_planted_channel_and_edits_it_alone(make, tmp_path):
+    generator = make()
+    pipe = StyleGANPipeline(generator=generator)
+    pipe.set_progress_bar_config(disable=True)
+    ws = pipe.map(num_images=200, generator=torch.Generator().manual_seed(0))  # (200, num_ws, w_dim)
+    styles = style_codes(generator, ws)
+    sizes = [affine.weight.shape[0] for _, affine in style_affines(generator)]
+    assert styles.shape == (200, sum(sizes))
+    layer, channel = 2, 3  # the attribute: this style channel above its median
+    index = sum(sizes[:layer]) + channel
+    labels = styles[:, index] > styles[:, index].median()
+    directions = stylespace_directions(generator, ws, labels, num_directions=3, name="planted")
+    # among the top 3: in a tiny random generator other channels correlate with it up to 0.9 (w has 8 dimensions)
+    assert f"planted_{layer}_{channel}" in directions.config.names and directions.config.space == "style"
+    assert directions.config.scores[0] > 0.7 and directions.config.scores == sorted(directions.config.scores)[::-1]
+    std = styles[:, index].std()
+    expected = torch.zeros(sum(sizes))
+    expected[index] = std  # one standard deviation of that channel, towards the attribute (larger values)
+    torch.testing.assert_close(directions.direction(f"planted_{layer}_{channel}"), expected, rtol=1e-4, atol=1e-6)
+
+    # the edit moves that channel of that layer, and no other style, while rendering; w is left as it was
+    pipe = StyleGANPipeline(generator=generator, directions=directions)
+    pipe.set_progress_bar_config(disable=True)
+    name = f"planted_{layer}_{channel}"
+    with directions.edit_styles(generator, {name: 2.0}):
+        edited_styles = style_codes(generator, ws[:2])
+    torch.testing.assert_close(edited_styles, style_codes(generator, ws[:2]) + 2.0 * expected)  # that channel alone
+    plain = pipe(ws=ws[:2], output_type="pt", return_latents=True)
+    edited = pipe(ws=ws[:2], edits={name: 2.0}, output_type="pt", return_latents=True)
+    assert torch.equal(edited.ws, plain.ws) and not torch.allclose(edited.images, plain.images)
+    torch.testing.assert_close(pipe(ws=ws[:2], output_type="pt").images, plain.images)  # the hooks are gone
+    pipe.save_pretrained(tmp_path / "pipe")
+    loaded = HfGanPipeline.from_pretrained(tmp_path / "pipe")
+    assert loaded.directions.config.space == "style" and loaded.directions.config.style_sizes == sizes
+    torch.testing.assert_close(loaded(ws=ws[:2], edits={name: 2.0}, output_type="pt").images, edited.images)
+
+    with pytest.raises(ValueError, match="style directions act on the styles"):
+        directions.apply(ws, {name: 1.0})
+    other = stylegan2(channel_max=4) if make is stylegan2 else stylegan2()
+    with pytest.raises(ValueError, match="style layers of"):
+        StyleGANPipeline(generator=other, directions=directions)
+    with pytest.raises(ValueError, match="both classes"):
+        stylespace_directions(generator, ws, torch.ones(200))
+
+
+def test_stylespace_edit_is_exact_on_the_styles():
+    """Inside edit_styles, each affine's output is its own plus strength x the direction's slice for that layer."""
+    generator = stylegan2()
+    sizes = [affine.weight.shape[0] for _, affine in style_affines(generator)]
+    vectors = torch.randn(2, sum(sizes))
+    directions = EditDirections(w_dim=8, names=["u", "v"], method="custom", space="style",
+                                style_sizes=sizes).set_vectors(vectors)
+    ws = generator.map(torch.randn(3, 8))
+    with directions.edit_styles(generator, {"u": 1.5, "v": -0.5}):
+        edited = style_codes(generator, ws)
+    torch.testing.assert_close(edited, style_codes(generator, ws) + 1.5 * vectors[0] - 0.5 * vectors[1])
+    with pytest.raises(ValueError, match="style_sizes is required"):
+        EditDirections(w_dim=8, names=["u"], space="style")
+    with pytest.raises(ValueError, match="edit_styles is for style directions"):
+        with EditDirections(w_dim=8, names=["u"]).set_vectors(torch.ones(1, 8)).edit_styles(generator, {"u": 1}):
+            pass
 
 
 def test_measure_edit_with_a_discriminator_classifier(tiny_classifier):

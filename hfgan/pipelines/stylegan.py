@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ class StyleGANPipeline(HfGanPipeline):
                  encoder: StyleGANEncoder | None = None):
         super().__init__()
         if directions is not None:
-            directions.check_generator(generator.num_ws, generator.config.w_dim)
+            directions.check_fits(generator)
         if encoder is not None:
             encoder.check_generator(generator)
         self.register_modules(generator=generator, directions=directions, encoder=encoder)
@@ -179,7 +180,7 @@ class StyleGANPipeline(HfGanPipeline):
             edits (`dict[str, float]`, *optional*):
                 Move every w by strength x direction for each `{name: strength}` (e.g. `{"sefa_0": 3.0}`), after
                 truncation; the names are those of `directions` (or the pipeline's). The returned ws are the edited
-                ones.
+                ones. Style directions (StyleSpace) move the styles instead, and the returned ws are unedited.
             directions ([`~hfgan.editing.EditDirections`], *optional*):
                 Directions to take `edits` from instead of the pipeline's own.
             noise_mode (`str`, defaults to `"const"`):
@@ -241,16 +242,21 @@ class StyleGANPipeline(HfGanPipeline):
                 raise ValueError(f"ws must have shape (num_images, {num_ws}, {w_dim}) or (num_images, {w_dim}), "
                                  f"got {tuple(ws.shape)}")
             ws = ws.to(device=self._execution_device, dtype=self.generator.dtype)
+        style_edits = contextlib.nullcontext()
         if edits:
             directions = directions if directions is not None else self.directions
             if directions is None:
                 raise ValueError("edits need directions: pass directions=, or load a pipeline that has them "
-                                 "(hfgan.editing: sefa_directions, ganspace_directions, interfacegan_direction)")
-            ws = directions.apply(ws, edits)  # checks the names and that the directions fit this generator
+                                 "(hfgan.editing: sefa_directions, ganspace_directions, interfacegan_direction, "
+                                 "stylespace_directions)")
+            if directions.config.space == "style":  # added to the styles while rendering; w stays as it is
+                style_edits = directions.edit_styles(self.generator, edits)
+            else:
+                ws = directions.apply(ws, edits)  # checks the names and that the directions fit this generator
         noise = self.check_noise(noise, num_images)
 
         # 2. Render in chunks, in eval mode, each chunk post-processed to [0, 1] in the requested layout
-        with self.eval_mode():
+        with self.eval_mode(), style_edits:
             image = self.images_in_chunks(
                 num_images, lambda start, stop: self.generator.synthesize(
                     ws[start:stop], noise_mode=noise_mode, noise=noise_chunk(noise, start, stop)),
