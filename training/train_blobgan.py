@@ -37,7 +37,7 @@ from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobL
 from hfgan.augment import DiffAugment
 from hfgan.losses import blob_share_floor, blob_size_floor
 from hfgan.metrics.inversion import blob_usage
-from hfgan.models.blobgan.splat import blob_opacities, composite
+from hfgan.models.blobgan.splat import blob_alphas
 from hfgan.steps import gan_scalars, gan_step
 from hfgan.training import (
     EMA,
@@ -185,7 +185,7 @@ def train(cfg: DictConfig) -> dict:
             alpha on the input grid) above loss.share_floor; each off with weight 0."""
             loss = cfg.loss.size_floor_weight * blob_size_floor(layouts[0].sizes, cfg.loss.size_floor)["loss"]
             if cfg.loss.share_floor_weight:
-                alphas = composite(blob_opacities(*layouts[0].splat_args(), m.input_size))  # (B, K + 1, S, S)
+                alphas = blob_alphas(*layouts[0].splat_args(), m.input_size)  # (B, K + 1, S, S)
                 loss = loss + cfg.loss.share_floor_weight * blob_share_floor(alphas, cfg.loss.share_floor)["loss"]
             return loss
 

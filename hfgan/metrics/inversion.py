@@ -62,9 +62,9 @@ def latent_error(raw: torch.Tensor, predicted: torch.Tensor) -> float:
 def blob_peak_alphas(layout, resolution: int) -> torch.Tensor:
     """(B, K): each blob's largest composite alpha over an S x S grid (S = `resolution`), occlusion by the blobs in
     front included."""
-    from ..models.blobgan.splat import blob_opacities, composite
+    from ..models.blobgan.splat import blob_alphas
 
-    alphas = composite(blob_opacities(*(t.float() for t in layout.splat_args()), resolution))  # (B, K + 1, S, S)
+    alphas = blob_alphas(*(t.float() for t in layout.splat_args()), resolution)  # (B, K + 1, S, S)
     return alphas[:, 1:].flatten(2).amax(dim=2)  # the background (index 0) left out
 
 

@@ -78,3 +78,26 @@ def test_batches_and_blobs_are_splatted_at_once():
     assert grid.shape == (b, c, 8, 8)
     one = splat_layout(centers[1:2], variances[1:2], angles[1:2], sizes[1:2], features[1:2], [8])[0]
     torch.testing.assert_close(grid[1:2], one)  # each image depends on its own layout only
+
+
+def test_blob_alphas_are_composite_of_blob_opacities_with_their_gradients():
+    """The generator's blob-by-blob form against the equations as written: rotated, elongated, overlapping blobs,
+    one hidden and one off the frame, values and gradients."""
+    from hfgan.models.blobgan.splat import blob_alphas
+
+    torch.manual_seed(0)
+    b, k = 3, 5
+    centers = torch.rand(b, k, 2, dtype=torch.float64) * 1.4 - 0.2  # some outside [0, 1]^2
+    variances = torch.rand(b, k, 2, dtype=torch.float64) * 0.03 + 0.002
+    angles = torch.rand(b, k, dtype=torch.float64) * 2 * math.pi
+    sizes = torch.randn(b, k, dtype=torch.float64) * 2
+    inputs = [t.requires_grad_(True) for t in (centers, variances, angles, sizes)]
+    for grid in (1, 8, 13):
+        reference = composite(blob_opacities(*inputs, grid))
+        fused = blob_alphas(*inputs, grid)
+        torch.testing.assert_close(fused, reference, rtol=0, atol=1e-12)
+        weights = torch.rand_like(reference)
+        expected = torch.autograd.grad((reference * weights).sum(), inputs)
+        got = torch.autograd.grad((fused * weights).sum(), inputs)
+        for g, e in zip(got, expected):
+            torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-10)

@@ -37,9 +37,10 @@ def object_mask(image, background):
 
 
 def shifted(mask, px):
+    """`mask` (..., H, W) moved right by `px` pixels (columns: the last axis), what leaves the frame dropped."""
     out = np.zeros_like(mask)
-    if px < mask.shape[1]:
-        out[:, px:] = mask[:, : mask.shape[1] - px]
+    if px < mask.shape[-1]:
+        out[..., px:] = mask[..., : mask.shape[-1] - px]
     return out
 
 

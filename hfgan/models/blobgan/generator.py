@@ -14,7 +14,7 @@ from torch import nn
 from ..layers.stylegan2 import SynthesisLayer, ToRGB, stage_channels
 from ..modeling_utils import HfGanModel, check_int, power_of_two
 from .layout import BlobLayout
-from .splat import blob_opacities, composite, splat
+from .splat import blob_alphas, splat
 
 
 @dataclass
@@ -112,7 +112,7 @@ class BlobGANGenerator(HfGanModel):
         """The style maps of `layers` at `resolution` in one splat: each blob's style (B, K + 1, E) mapped to each
         layer's input channels by its affine layer, concatenated, spread over the pixels by the blobs' alphas, and
         split again; `extra` features (B, K + 1, D) are splatted along and returned last."""
-        alphas = composite(blob_opacities(*layout.splat_args(), resolution))  # (B, K + 1, S, S)
+        alphas = blob_alphas(*layout.splat_args(), resolution)  # (B, K + 1, S, S)
         features = [layer.conv.affine(styles) for layer in layers] + ([extra] if extra is not None else [])
         return splat(alphas, torch.cat(features, dim=2)).split([f.shape[2] for f in features], dim=1)
 

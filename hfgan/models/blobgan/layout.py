@@ -10,7 +10,7 @@ import dataclasses
 
 import torch
 
-from .splat import blob_opacities, composite, splat, splat_layout
+from .splat import blob_alphas, splat, splat_layout
 
 REMOVED_SIZE = -100.0  # sigmoid(-100 - d^2) is 0 in float32: a blob this small is gone from every pixel
 
@@ -167,7 +167,7 @@ def render_layout(layout: BlobLayout, size: int = 256, numbers: bool = True) -> 
     import PIL.ImageDraw
 
     centers, variances, angles, sizes = (t.float().cpu() for t in layout.splat_args())
-    alphas = composite(blob_opacities(centers, variances, angles, sizes, size))  # (B, K + 1, S, S)
+    alphas = blob_alphas(centers, variances, angles, sizes, size)  # (B, K + 1, S, S)
     palette = blob_colours(layout.num_blobs)[None].expand(len(layout), -1, -1)  # (B, K + 1, 3)
     pixels = splat(alphas, palette).clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()  # (B, S, S, 3)
     images = []

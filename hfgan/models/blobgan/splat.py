@@ -1,6 +1,6 @@
 """Splatting: a layout of blobs -> per-blob opacities -> depth-ordered alphas -> feature grids (BlobGAN's Eq. 1-3).
 
-Pure functions of tensors, vectorised over the batch, the blobs and the pixels (no Python loop over blobs).
+Pure functions of tensors, vectorised over the batch and the pixels.
 Coordinates are in [0, 1]^2, x to the right and y downwards; pixel (row r, column c) of an S x S grid sits at its
 centre ((c + 0.5) / S, (r + 0.5) / S), so grids of every resolution cover the same square.
 
@@ -14,6 +14,10 @@ For blob i with centre c_i, axis variances a_i, b_i, angle theta_i and size s_i:
     F(p) = sum_{i=0..K} alpha_i(p) * phi_i                    # index 0 is the background's feature
 
 so the alphas sum to 1 at every pixel, and a blob with a very negative s has o ~ 0 everywhere: it is gone.
+
+`blob_opacities` and `composite` are the equations as written, vectorised over blobs and pixels; `blob_alphas` gives
+the same alphas (to float rounding) in one pass per blob, front to back, on (B, S, S) slices that stay in the CPU's
+cache: 5x faster at 64 px (docs/blobgan.md#speed), and what the generator uses.
 """
 
 from __future__ import annotations
@@ -69,6 +73,35 @@ def composite(opacities: torch.Tensor) -> torch.Tensor:
     return torch.cat([background, opacities * in_front], dim=1)
 
 
+def blob_alphas(
+    centers: torch.Tensor, variances: torch.Tensor, angles: torch.Tensor, sizes: torch.Tensor, grid_size: int
+) -> torch.Tensor:
+    """`composite(blob_opacities(...))`, the depth-ordered alphas (B, K + 1, S, S) with the background first, computed
+    blob by blob from the front: alpha_i = T * o_i and T <- T - alpha_i, T the transmittance in front of blob i
+    (so T * (1 - o_i), without a division). Each step touches (B, S, S) tensors only, where the vectorised form makes
+    about ten passes over (B, K, S, S) ones; arguments as `blob_opacities`'."""
+    x, y = pixel_grid(grid_size, centers.device, centers.dtype)  # (S, S) each
+    cos, sin = torch.cos(angles), torch.sin(angles)  # (B, K)
+    inv_a, inv_b = 1 / variances[..., 0], 1 / variances[..., 1]
+    a_xx = cos**2 * inv_a + sin**2 * inv_b
+    a_xy2 = 2 * cos * sin * (inv_a - inv_b)  # the cross term's coefficient, doubled
+    a_yy = sin**2 * inv_a + cos**2 * inv_b
+    dx = x[0] - centers[..., 0, None]  # (B, K, S): x of each column minus the centre
+    dy = y[:, 0] - centers[..., 1, None]  # (B, K, S): y of each row minus the centre
+    row = sizes[..., None] - a_yy[..., None] * dy**2  # (B, K, S): s - A_yy dy^2, per row
+    column = a_xx[..., None] * dx**2  # (B, K, S): A_xx dx^2, per column
+    cross = a_xy2[..., None] * dx  # (B, K, S): 2 A_xy dx, per column (times dy per row below)
+    transmittance, alphas = None, [None] * sizes.shape[1]
+    for i in reversed(range(sizes.shape[1])):  # the front blob first
+        opacity = torch.sigmoid(row[:, i, :, None] - column[:, i, None, :] - dy[:, i, :, None] * cross[:, i, None, :])
+        if transmittance is None:
+            alphas[i], transmittance = opacity, 1 - opacity  # nothing in front of the front blob
+        else:
+            alphas[i] = transmittance * opacity  # (B, S, S)
+            transmittance = transmittance - alphas[i]
+    return torch.stack([transmittance, *alphas], dim=1)  # the background gets what every blob lets through
+
+
 def splat(alphas: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
     """Feature grid F(p) = sum_i alpha_i(p) phi_i: alphas (B, K + 1, S, S) and features (B, K + 1, C), background
     first, give (B, C, S, S)."""
@@ -87,4 +120,4 @@ def splat_layout(
 ) -> list[torch.Tensor]:
     """`splat` of one layout's features at several resolutions (the generator's input grid, every layer's style
     map): one (B, C, S, S) grid per size in `grid_sizes`."""
-    return [splat(composite(blob_opacities(centers, variances, angles, sizes, s)), features) for s in grid_sizes]
+    return [splat(blob_alphas(centers, variances, angles, sizes, s), features) for s in grid_sizes]
