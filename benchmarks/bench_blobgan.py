@@ -2,7 +2,8 @@
 
 1. Splatting's share of a generator forward: `layout.splat` of the structure grid and of the style maps at every
    layer's resolution (what `BlobGANGenerator.forward` does first) vs. the whole forward, timed in the same run
-   (target: under 10%).
+   (target: under 10%); and the alphas' two forms side by side (`blob_alphas`, the generator's, against
+   `composite(blob_opacities(...))`, the equations as written).
 2. Sampling: images/second of `BlobGANPipeline` (layout network + generator), and of re-rendering a given layout
    (an edit: one generator forward).
 3. Training: images/second of training/train_blobgan.py's loop (D step, G step, EMA; DiffAugment and lazy R1 as
@@ -70,6 +71,38 @@ def splat_share(batch_size: int, repeats: int, model: str = "blobgan_small", ima
           f"{100 * s / f:.1f}% (target < 10%)")
 
 
+def alphas_speed(batch_size: int, repeats: int, image_size: int = 64) -> None:
+    """`blob_alphas` (what the generator uses) against `composite(blob_opacities(...))` (the equations as written),
+    interleaved in one run, forward and forward + backward, at the top resolution."""
+    from hfgan.models.blobgan.splat import blob_alphas, blob_opacities, composite
+
+    pipe = build_pipe()
+    layout = pipe.layout_net(torch.randn(batch_size, pipe.layout_net.config.latent_dim))
+    args = [t.detach().requires_grad_(True) for t in layout.splat_args()]
+
+    def written():
+        return composite(blob_opacities(*args, image_size))
+
+    def fused():
+        return blob_alphas(*args, image_size)
+
+    def backward(make):
+        return lambda: make().square().sum().backward()
+
+    times = {name: [] for name in ("written", "fused", "written_backward", "fused_backward")}
+    for _ in range(3):  # interleaved, so drift in machine load hits both alike
+        with torch.no_grad():
+            times["written"].append(time_it(written, repeats))
+            times["fused"].append(time_it(fused, repeats))
+        times["written_backward"].append(time_it(backward(written), repeats))
+        times["fused_backward"].append(time_it(backward(fused), repeats))
+    t = {name: 1000 * statistics.median(values) for name, values in times.items()}
+    print(f"alphas at {image_size} px, batch {batch_size}, {layout.num_blobs} blobs: blob_alphas {t['fused']:.1f} ms, "
+          f"composite(blob_opacities) {t['written']:.1f} ms ({t['written'] / t['fused']:.1f}x); forward + backward "
+          f"{t['fused_backward']:.1f} vs {t['written_backward']:.1f} ms "
+          f"({t['written_backward'] / t['fused_backward']:.1f}x)")
+
+
 def sampling(batch_size: int, repeats: int) -> None:
     pipe = build_pipe()
     layout = pipe(num_images=batch_size, generator=torch.Generator().manual_seed(0)).layouts
@@ -100,6 +133,7 @@ def main() -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 64 px")
     splat_share(args.batch_size, args.repeats)
+    alphas_speed(args.batch_size, args.repeats)
     if args.paper:  # StyleGAN2 config-f widths: the same splats, far more convolution per pixel
         splat_share(2, 2, model="blobgan256", image_size=256)
     sampling(args.batch_size, args.repeats)
