@@ -108,7 +108,8 @@ def main() -> None:
                 raise SystemExit(f"{size} {method} failed:\n{done.stderr[-2000:]}")
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]), flush=True)
-    print("\n| generator | method | device | seconds / step | peak memory (MB) | weights (MB) |\n|---|---|---|---|---|---|")
+    print("\n| generator | method | device | seconds / step | peak memory (MB) | weights (MB) |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         if "skipped" in r:
             continue
