@@ -396,15 +396,16 @@ class StyleGANPipeline(HfGanPipeline):
                 starts = w_mean.expand(num_images, 1 if space == "w" else generator.num_ws, -1)
             else:
                 starts = encoded.mean(1, keepdim=True) if space == "w" else encoded  # (N, 1 or num_ws, w_dim)
-            ws, noise = [], []
+            ws, chunk_maps = [], []
             with self.eval_mode():
                 for first, last in self.chunks(num_images, max_batch_size):
                     w, maps = self._optimize_ws(targets[first:last], starts[first:last], w_std, num_steps, lr,
                                                 perceptual, rng, noise_weight if optimize_noise else None)
                     ws.append(w)
-                    noise.append(maps)
+                    chunk_maps.append(maps)
             ws = torch.cat(ws)  # (N, num_ws, w_dim)
-            noise = [torch.cat(layer) for layer in zip(*noise)] if optimize_noise else None  # (N, 1, S, S) each
+            if optimize_noise:
+                noise = [torch.cat(layer) for layer in zip(*chunk_maps)]  # (N, 1, S, S) per noise layer
 
         # 3. PTI: tune a copy of the generator around the ws (this pipeline's generator is not touched)
         tuned = None

@@ -178,13 +178,12 @@ class SynthesisNetwork(nn.Module):
             check_noise(noise, [layer.resolution for layer in self.noise_layers], len(ws))
         ws = ws.float()
         x = img = None
-        start = layer = 0
+        start = 0  # a block's first w and its first noise map: each of its convolutions reads one of each
         for res in self.block_resolutions:
             block = getattr(self, f"b{res}")
-            maps = None if noise is None else noise[layer : layer + block.num_conv]
+            maps = None if noise is None else noise[start : start + block.num_conv]
             x, img = block(x, img, ws.narrow(1, start, block.num_conv + 1), noise_mode, maps)
             start += block.num_conv
-            layer += block.num_conv
         return img  # (B, img_channels, img_resolution, img_resolution)
 
 
