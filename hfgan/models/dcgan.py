@@ -59,8 +59,8 @@ class DCGANDiscriminatorOutput(BaseOutput):
     """
 
     probs: torch.Tensor
-    logits: torch.Tensor
-    features: torch.Tensor
+    logits: torch.Tensor | None = None
+    features: torch.Tensor | None = None
     class_logits: torch.Tensor | None = None
 
 

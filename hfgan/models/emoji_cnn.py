@@ -33,8 +33,8 @@ class EmojiFeatureNetOutput(BaseOutput):
     """
 
     features: torch.Tensor
-    group_logits: torch.Tensor
-    subgroup_logits: torch.Tensor
+    group_logits: torch.Tensor | None = None
+    subgroup_logits: torch.Tensor | None = None
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int, stride: int) -> list[nn.Module]:

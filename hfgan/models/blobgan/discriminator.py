@@ -28,7 +28,7 @@ class BlobGANDiscriminatorOutput(BaseOutput):
     """
 
     logits: torch.Tensor
-    features: torch.Tensor
+    features: torch.Tensor | None = None
 
 
 class BlobGANDiscriminator(HfGanModel):

@@ -36,7 +36,7 @@ class BlobGANEncoderOutput(BaseOutput):
     """
 
     raw: torch.Tensor
-    layout: BlobLayout
+    layout: BlobLayout | None = None
 
 
 class BlobGANEncoder(HfGanModel):

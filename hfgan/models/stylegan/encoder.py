@@ -34,7 +34,7 @@ class StyleGANEncoderOutput(BaseOutput):
     """
 
     ws: torch.Tensor
-    deltas: torch.Tensor
+    deltas: torch.Tensor | None = None
 
 
 class StyleGANEncoder(HfGanModel):

@@ -24,7 +24,7 @@ class StyleGANGeneratorOutput(BaseOutput):
     """
 
     sample: torch.Tensor
-    ws: torch.Tensor
+    ws: torch.Tensor | None = None
 
 
 class StyleGANGenerator(HfGanModel):
