@@ -56,6 +56,8 @@ ABLATIONS = {
     # the ramp plus the Pi-model's consistency term on the unlabeled images' classes (Laine & Aila, 2017)
     "ssgan_ramp_consistency": ("ssgan", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1",
                                          "loss.consistency_weight=10"]),
+    # Salimans et al.'s discriminator regularisation: dropout 0.5 before the last layer (the default recipe's ramp)
+    "ssgan_dropout": ("ssgan", ["model.d_dropout=0.5"]),
     # ... with translations only, so that consistency does not ask D to ignore colours
     "ssgan_ramp_translation_consistency": ("ssgan", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1",
                                                      "augment.policy=[translation]", "loss.consistency_weight=10"]),

@@ -31,7 +31,7 @@ the step (output folder, resume, logging, checkpoints, releases, pushes) is `hfg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import hydra
@@ -46,14 +46,22 @@ from hfgan.metrics.inversion import evaluate_inversion, scenes_with_boxes
 from hfgan.metrics.registry import metric_names  # metrics.metrics names -> their result keys
 from hfgan.perceptual import perceptual_distance
 from hfgan.training import check_finite, load_training_images, run_main, step_seed, validate_config
-from hfgan.training.inversion import EncoderRunConfig, FrozenNetworks, check_encoder_config, inversion_scalars
+from hfgan.training.inversion import (
+    EncoderModelConfig, EncoderRunConfig, FrozenNetworks, check_encoder_config, inversion_scalars,
+)
 from hfgan.pipelines.image_processor import to_pil_images
 from hfgan.utils import make_image_grid
 
 
 @dataclass
+class BlobGANEncoderModelConfig(EncoderModelConfig):
+    init: str = MISSING  # random | discriminator (the release's trained discriminator's backbone)
+
+
+@dataclass
 class TrainInversionConfig(EncoderRunConfig):
     blobgan: str = MISSING  # the BlobGAN release to invert: a folder or a Hub repo id
+    model: BlobGANEncoderModelConfig = field(default_factory=BlobGANEncoderModelConfig)
 
 
 def load_blobgan(source: str) -> tuple[BlobGANPipeline, BlobGANDiscriminator | None]:
@@ -97,6 +105,11 @@ def train(cfg: DictConfig) -> dict:
 
     # ---- the frozen BlobGAN, the perceptual distance and the test scenes first: a bad one fails before any output
     source, discriminator = load_blobgan(cfg.blobgan)
+    if cfg.model.init not in ("random", "discriminator"):
+        raise ValueError(f"model.init must be random or discriminator, got {cfg.model.init!r}")
+    if cfg.model.init == "discriminator" and discriminator is None:
+        raise ValueError(f"model.init=discriminator, but the BlobGAN release {cfg.blobgan} has no discriminator/ "
+                         f"folder to start from")
     layout_net, generator = source.layout_net.eval(), source.generator.eval()
     for network in (layout_net, generator):
         network.requires_grad_(False).to(device)
@@ -133,6 +146,8 @@ def train(cfg: DictConfig) -> dict:
         encoder = BlobGANEncoder(image_size, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance,
                                  cfg.model.channel_base, cfg.model.channel_max)
         encoder.check_compatible(source)
+        if cfg.model.init == "discriminator":
+            encoder.init_from_discriminator(discriminator)
         if int(layout_net.mean_samples):
             encoder.start_at(layout_net.output_mean)  # an untrained encoder predicts the mean layout, not noise
         opt = torch.optim.Adam(encoder.parameters(), lr=cfg.optim.lr, betas=(cfg.optim.beta1, cfg.optim.beta2))

@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 import torch
 
-from hfgan import BlobGANEncoder, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
+from hfgan import BlobGANDiscriminator, BlobGANEncoder, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
 from hfgan.models.blobgan.layout import BlobLayout, render_layout
 from hfgan.models.blobgan.layout_net import decode_layout, raw_layout_dim
 from hfgan.models.layers.stylegan2 import ResidualBackbone
@@ -96,6 +96,24 @@ def test_start_at_the_mean_layout():
     assert same_layout(out.layout, net.decode(net.output_mean.expand(2, -1)))
     with pytest.raises(ValueError, match=r"raw_mean must have shape \(57,\)"):
         encoder.start_at(torch.zeros(5))
+
+
+def test_init_from_a_discriminator_copies_its_backbone():
+    torch.manual_seed(0)
+    discriminator = BlobGANDiscriminator(image_size=16, channel_base=64, channel_max=8, mbstd_group_size=2)
+    encoder = BlobGANEncoder(**TINY)
+    head = encoder.head.weight.clone()
+    encoder.init_from_discriminator(discriminator)
+    assert torch.equal(encoder.head.weight, head)  # the head is the encoder's own
+    # without the stddev channel's input weights the two backbones compute the same features, whenever that
+    # channel is zero: a batch of one image repeated (no spread within a group)
+    with torch.no_grad():
+        discriminator.backbone.conv.weight[:, -1].zero_()
+        encoder.init_from_discriminator(discriminator)
+        images = torch.rand(1, 3, 16, 16).repeat(2, 1, 1, 1) * 2 - 1
+        assert torch.allclose(encoder.backbone(images), discriminator.backbone(images), atol=1e-6)
+    with pytest.raises(ValueError, match="channel_max=8 here but 16 in the discriminator"):
+        encoder.init_from_discriminator(BlobGANDiscriminator(image_size=16, channel_base=64, channel_max=16))
 
 
 def test_a_mismatched_encoder_is_refused_naming_the_mismatch():

@@ -106,9 +106,29 @@ def test_resuming_against_another_blobgan_is_refused(run_inversion, tmp_path, ti
         run_inversion("resume=latest", "max_steps=2", f"blobgan={other}", output_dir=tmp_path / "run")
 
 
+def test_the_encoder_can_start_from_the_discriminator(run_inversion, tmp_path, tiny_blobgan_release):
+    """model.init=discriminator: the first checkpoint's encoder backbone is the release's discriminator backbone
+    after one step's small change; a release without discriminator/ is refused before anything is written."""
+    import shutil
+
+    run_inversion("max_steps=1", "metrics.every=-1", "model.init=discriminator", output_dir=tmp_path / "run")
+    encoder = HfGanPipeline.from_pretrained(tmp_path / "run" / "release").encoder
+    discriminator = BlobGANDiscriminator.from_pretrained(tiny_blobgan_release, subfolder="discriminator")
+    start = discriminator.backbone.from_rgb.weight
+    assert (encoder.backbone.from_rgb.weight - start).abs().max() < 0.1 * start.abs().max()  # one Adam step away
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_blobgan_release, bare)
+    shutil.rmtree(bare / "discriminator")
+    with pytest.raises(ValueError, match="model.init=discriminator, but the BlobGAN release .* has no discriminator/"):
+        run_inversion("model.init=discriminator", f"blobgan={bare}", output_dir=tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
+
+
 def test_bad_configs_are_errors_naming_the_key(run_inversion, tmp_path):
     with pytest.raises(ValueError, match="model.colour"):
         run_inversion("+model.colour=red")
+    with pytest.raises(ValueError, match="model.init must be random or discriminator, got 'pretrained'"):
+        run_inversion("model.init=pretrained")
     with pytest.raises(ValueError, match="loss.latent_weight"):
         run_inversion("loss.latent_weight=lots")
     with pytest.raises(ValueError, match="truncation.min and truncation.max"):

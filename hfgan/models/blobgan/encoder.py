@@ -130,6 +130,25 @@ class BlobGANEncoder(HfGanModel):
             raise ValueError("the encoder's layouts do not fit: " + "; ".join(mismatches))
 
     @torch.no_grad()
+    def init_from_discriminator(self, discriminator) -> None:
+        """Copy a trained [`BlobGANDiscriminator`]'s backbone into this encoder's (the same architecture): training
+        then starts from features that already tell real scenes apart, not from random ones. The sizes must match
+        (`image_size`, `channel_base`, `channel_max`); the discriminator's minibatch standard deviation channel, the
+        last input of its 4x4 convolution, has no counterpart here and is dropped. The head is left as it is."""
+        mismatches = [f"{key}={self.config[key]!r} here but {discriminator.config[key]!r} in the discriminator"
+                      for key in ("image_size", "channel_base", "channel_max")
+                      if discriminator.config[key] != self.config[key]]
+        if mismatches:
+            raise ValueError("the discriminator's backbone does not fit this encoder: " + "; ".join(mismatches))
+        source = discriminator.backbone.state_dict()
+        for name, tensor in self.backbone.state_dict().items():
+            value = source[name]
+            if name == "conv.weight":  # (C, C + 1, 3, 3) with minibatch stddev -> (C, C, 3, 3)
+                # the equalised learning rate scales by 1/sqrt(fan-in): keep the weights the convolution applies
+                value = value[:, : tensor.shape[1]] * (discriminator.backbone.conv.scale / self.backbone.conv.scale)
+            tensor.copy_(value)
+
+    @torch.no_grad()
     def start_at(self, raw_mean: torch.Tensor) -> None:
         """Set the head's bias to `raw_mean` (the layout network's `output_mean`), so that an untrained encoder
         predicts about the mean layout instead of arbitrary blobs: training starts from valid, typical scenes."""
