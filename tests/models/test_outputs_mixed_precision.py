@@ -22,7 +22,7 @@ def output_classes() -> list[type]:
     while stack:
         for cls in stack.pop().__subclasses__():
             stack.append(cls)
-            if cls.__module__.startswith("hfgan."):
+            if cls.__module__.startswith("hfgan.models."):  # networks; pipelines are never prepared
                 found.append(cls)
     return sorted(found, key=lambda cls: cls.__name__)
 
