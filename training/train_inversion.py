@@ -99,14 +99,14 @@ def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
     cfg = validate_config(cfg, TrainInversionConfig)
     check_encoder_config(cfg)
+    if cfg.model.init not in ("random", "discriminator"):
+        raise ValueError(f"model.init must be random or discriminator, got {cfg.model.init!r}")
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world = accelerator.process_index, accelerator.num_processes
     device = accelerator.device
 
     # ---- the frozen BlobGAN, the perceptual distance and the test scenes first: a bad one fails before any output
     source, discriminator = load_blobgan(cfg.blobgan)
-    if cfg.model.init not in ("random", "discriminator"):
-        raise ValueError(f"model.init must be random or discriminator, got {cfg.model.init!r}")
     if cfg.model.init == "discriminator" and discriminator is None:
         raise ValueError(f"model.init=discriminator, but the BlobGAN release {cfg.blobgan} has no discriminator/ "
                          f"folder to start from")
