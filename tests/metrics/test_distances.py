@@ -75,7 +75,8 @@ def test_fd_of_a_set_with_itself_is_zero_and_symmetric():
 def test_fd_of_a_mean_shift_is_the_squared_shift():
     """Same covariance, mean moved by delta in every coordinate: FD = ||delta||² exactly."""
     a = gaussian(500, 8, 0)
-    assert frechet_distance(a, a + 0.25) == pytest.approx(8 * 0.25**2, rel=1e-9)
+    # the trace terms cancel to float64 rounding, which the matrix square root leaves at 1e-9 on some CPUs' BLAS
+    assert frechet_distance(a, a + 0.25) == pytest.approx(8 * 0.25**2, rel=1e-7)
 
 
 def test_fd_grows_with_the_shift_and_separates_same_from_different():
