@@ -155,11 +155,12 @@ def inversion_loss(
     predicted_fake_raw: torch.Tensor,
     perceptual,
     latent_weight: float = 10.0,
+    pixel_weight: float = 1.0,
 ) -> dict[str, torch.Tensor]:
-    """BlobGAN's inversion loss, exactly:
+    """BlobGAN's inversion loss, exactly (at the default `pixel_weight=1`):
 
-        L = P(x_real, G(E(x_real))) + P(x_fake, G(E(x_fake))) + L2(x_real, G(E(x_real))) + L2(x_fake, G(E(x_fake)))
-            + lambda * L2(beta_fake, E(x_fake))
+        L = P(x_real, G(E(x_real))) + P(x_fake, G(E(x_fake)))
+            + mu * (L2(x_real, G(E(x_real))) + L2(x_fake, G(E(x_fake)))) + lambda * L2(beta_fake, E(x_fake))
 
     where x_fake = G(beta_fake) is generated from a layout network's raw layout beta_fake.
 
@@ -170,12 +171,14 @@ def inversion_loss(
         perceptual: `perceptual(a, b) -> (B,)` distances (an `hfgan.perceptual.PerceptualDistance`); P is its mean
             over the batch.
         latent_weight: lambda.
+        pixel_weight: mu, the weight of the two image L2 terms against P (1 in the paper, whose P is LPIPS; a
+            perceptual distance of another size shifts the balance, which mu restores).
 
     L2 is the mean squared error over every element (pixels and channels, or raw layout coordinates) and the batch.
 
     Returns:
         `"loss"` and each term unweighted (detached): `"perceptual_real"`, `"perceptual_fake"`, `"l2_real"`,
-        `"l2_fake"`, `"latent_l2"` (lambda * latent_l2 is its share of the loss).
+        `"l2_fake"`, `"latent_l2"` (mu * l2 and lambda * latent_l2 are their shares of the loss).
     """
     for name, (a, b) in {"real": (real, real_reconstruction), "fake": (fake, fake_reconstruction),
                          "fake_raw": (fake_raw, predicted_fake_raw)}.items():
@@ -189,7 +192,8 @@ def inversion_loss(
         "l2_fake": F.mse_loss(fake_reconstruction, fake),
         "latent_l2": F.mse_loss(predicted_fake_raw, fake_raw),
     }
-    loss = sum(value for name, value in terms.items() if name != "latent_l2") + latent_weight * terms["latent_l2"]
+    loss = (terms["perceptual_real"] + terms["perceptual_fake"] + pixel_weight * (terms["l2_real"] + terms["l2_fake"])
+            + latent_weight * terms["latent_l2"])
     return {"loss": loss, **{name: value.detach() for name, value in terms.items()}}
 
 

@@ -119,6 +119,7 @@ def test_inversion_loss_equals_a_hand_computation():
     assert out["loss"].item() == 2.0 + 1.5 + 2.5 + 1.25 + 10 * 1.25
     assert inversion_loss(*args, latent_weight=2.0)["loss"].item() == 2.0 + 1.5 + 2.5 + 1.25 + 2 * 1.25
     assert inversion_loss(*args, latent_weight=0.0)["loss"].item() == 2.0 + 1.5 + 2.5 + 1.25
+    assert inversion_loss(*args, pixel_weight=4.0)["loss"].item() == 2.0 + 1.5 + 4 * (2.5 + 1.25) + 10 * 1.25
 
     # the gradient reaches the reconstructions and E(x_fake), through every term
     prediction = args[5].clone().requires_grad_(True)

@@ -184,8 +184,8 @@ def train(cfg: DictConfig) -> dict:
             extra_models={"discriminator": discriminator} if discriminator is not None else None,
             card={
                 "BlobGAN": f"{cfg.blobgan}: generator (its EMA weights, as released) and layout network, frozen",
-                "loss": f"P(x, G(E(x))) + L2(x, G(E(x))) on real and generated images, + {cfg.loss.latent_weight} x "
-                "L2(beta_fake, E(x_fake))",
+                "loss": f"P(x, G(E(x))) + {cfg.loss.pixel_weight} x L2(x, G(E(x))) on real and generated images, + "
+                f"{cfg.loss.latent_weight} x L2(beta_fake, E(x_fake))",
                 "perceptual term P": f"`{perceptual.name}`: {perceptual.display_name}; weights: "
                 f"{perceptual.weights_source}",
                 "generated images": f"x_fake = G(beta_fake), beta_fake from the layout network at truncation psi ~ "
@@ -215,7 +215,8 @@ def train(cfg: DictConfig) -> dict:
                 encoded = encoder(torch.cat([real, fake]))
                 reconstruction = generator(encoded.layout, noise_mode="const").sample  # (2B, 3, S, S)
                 out = inversion_loss(real, reconstruction[:b], fake, reconstruction[b:], beta_fake, encoded.raw[b:],
-                                     lambda x, y: perceptual(x.float(), y.float()), cfg.loss.latent_weight)
+                                     lambda x, y: perceptual(x.float(), y.float()), cfg.loss.latent_weight,
+                                     cfg.loss.pixel_weight)
             check_finite(step, out["loss"], run.out)
             opt.zero_grad(set_to_none=True)
             accelerator.backward(out["loss"])

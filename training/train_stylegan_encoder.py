@@ -157,9 +157,9 @@ def train(cfg: DictConfig) -> dict:
                 "StyleGAN": f"{cfg.stylegan}: generator (its EMA weights, as released), frozen",
                 "encoder": f"space {cfg.model.space}: ws = w_avg + w(x)"
                 + (" + delta_i(x) per layer" if cfg.model.space == "w+" else ""),
-                "loss": f"P(x, G(E(x))) + L2(x, G(E(x))) on real and generated images, + {cfg.loss.latent_weight} x "
-                f"L2(ws_fake, E(x_fake))" + (f" + {cfg.loss.delta_weight} x mean ||delta_i||^2"
-                                             if cfg.model.space == "w+" else ""),
+                "loss": f"P(x, G(E(x))) + {cfg.loss.pixel_weight} x L2(x, G(E(x))) on real and generated images, + "
+                f"{cfg.loss.latent_weight} x L2(ws_fake, E(x_fake))"
+                + (f" + {cfg.loss.delta_weight} x mean ||delta_i||^2" if cfg.model.space == "w+" else ""),
                 "perceptual term P": f"`{perceptual.name}`: {perceptual.display_name}; weights: "
                 f"{perceptual.weights_source}",
                 "generated images": f"x_fake = G(ws_fake), ws_fake the mapping's w at truncation psi ~ "
@@ -188,7 +188,7 @@ def train(cfg: DictConfig) -> dict:
                 reconstruction = generator.synthesize(encoded.ws, noise_mode="const")  # (2B, 3, S, S)
                 out = inversion_loss(real, reconstruction[:b], fake, reconstruction[b:], ws_fake.flatten(1),
                                      encoded.ws[b:].flatten(1), lambda x, y: perceptual(x.float(), y.float()),
-                                     cfg.loss.latent_weight)
+                                     cfg.loss.latent_weight, cfg.loss.pixel_weight)
                 delta = encoded.deltas.float().square().sum(2).mean()  # mean over images and layers of ||delta_i||^2
                 loss = out["loss"] + cfg.loss.delta_weight * delta
             check_finite(step, loss, run.out)

@@ -29,6 +29,7 @@ class PerceptualConfig:
 @dataclass
 class InversionLossConfig:
     latent_weight: float = MISSING  # lambda
+    pixel_weight: float = MISSING  # mu, on the image L2 terms
 
 
 @dataclass
@@ -68,8 +69,9 @@ def check_encoder_config(cfg: DictConfig, metrics=tuple(INVERSION_METRICS)) -> N
     if not 0 <= cfg.truncation.min <= cfg.truncation.max:
         raise ValueError(f"truncation.min and truncation.max must satisfy 0 <= min <= max, got "
                          f"{cfg.truncation.min} and {cfg.truncation.max}")
-    if cfg.loss.latent_weight < 0:
-        raise ValueError(f"loss.latent_weight must be >= 0, got {cfg.loss.latent_weight}")
+    for key in ("latent_weight", "pixel_weight"):
+        if cfg.loss[key] < 0:
+            raise ValueError(f"loss.{key} must be >= 0, got {cfg.loss[key]}")
     unknown = [m for m in cfg.metrics.metrics if m not in metrics]
     if unknown:
         raise ValueError(f"metrics.metrics: unknown inversion metric(s) {unknown}; choose from {', '.join(metrics)}")

@@ -131,6 +131,8 @@ def test_bad_configs_are_errors_naming_the_key(run_inversion, tmp_path):
         run_inversion("model.init=pretrained")
     with pytest.raises(ValueError, match="loss.latent_weight"):
         run_inversion("loss.latent_weight=lots")
+    with pytest.raises(ValueError, match="loss.pixel_weight must be >= 0, got -1"):
+        run_inversion("loss.pixel_weight=-1")
     with pytest.raises(ValueError, match="truncation.min and truncation.max"):
         run_inversion("truncation.min=0.9", "truncation.max=0.5")
     with pytest.raises(ValueError, match=r"metrics.metrics: unknown inversion metric\(s\) \['lpips'\]"):

@@ -1,7 +1,10 @@
 """Issue 24's second blob target, measured on generated samples: the share of a sample's objects that some visible
-blob carries (moving the blob moves the object).
+blob carries (moving the blob moves the object). With --scenes, the same for the layouts the release's encoder
+inverts the first N real scenes into (optionally refined): how editable an inversion is.
 
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/carry_rate.py RELEASE [N=32] > out.json
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/carry_rate.py RELEASE 64 \
+        --scenes data/scenes/scenes-64-test.parquet --refine-steps 100
 
 - The objects of a sample are the connected components (4-connected, at least MIN_AREA pixels) of
   |G(layout) - G(layout with every blob removed)| > THRESHOLD (channel mean, images in [-1, 1]): what the blobs add
@@ -13,8 +16,8 @@ blob carries (moving the blob moves the object).
 
 Needs scipy (connected components); run from the repository root.
 """
+import argparse
 import json
-import sys
 
 import numpy as np
 import torch
@@ -22,7 +25,7 @@ from scipy import ndimage
 
 torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
-from hfgan.metrics.inversion import visible_blobs  # noqa: E402
+from hfgan.metrics.inversion import scenes_with_boxes, visible_blobs  # noqa: E402
 
 THRESHOLD, MIN_AREA, DX = 0.3, 16, 0.2
 
@@ -45,13 +48,24 @@ def shifted(mask, px):
 
 
 def main():
-    release = sys.argv[1]
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 32
+    parser = argparse.ArgumentParser()
+    parser.add_argument("release")
+    parser.add_argument("n", type=int, nargs="?", default=32)
+    parser.add_argument("--scenes", help="a scenes parquet: invert its first n images instead of sampling")
+    parser.add_argument("--refine-steps", type=int, default=0, help="with --scenes: refine the encoder's layouts")
+    args = parser.parse_args()
+    release, n = args.release, args.n
     pipe = BlobGANPipeline.from_pretrained(release)
+    pipe.set_progress_bar_config(disable=True)
     net, gen = pipe.layout_net.eval(), pipe.generator.eval()
     torch.manual_seed(0)
-    with torch.no_grad():
-        layout = net(torch.randn(n, net.config.latent_dim))
+    if args.scenes:
+        images = scenes_with_boxes(args.scenes, image_size=pipe.encoder.config.image_size)[0][:n].float() / 255
+        layout = pipe.invert(images, num_refine_steps=args.refine_steps, output_type="pt").layouts
+        n = len(images)
+    else:
+        with torch.no_grad():
+            layout = net(torch.randn(n, net.config.latent_dim))
     size = gen.config.image_size if hasattr(gen.config, "image_size") else render(gen, layout[:1]).shape[-1]
     px = round(DX * size)
     empty = layout
@@ -82,7 +96,8 @@ def main():
         if comps:
             per_sample.append(carried / len(comps))
     print(json.dumps({
-        "release": release, "samples": n, "threshold": THRESHOLD, "min_area": MIN_AREA, "dx": DX,
+        "release": release, "scenes": args.scenes, "refine_steps": args.refine_steps, "samples": n,
+        "threshold": THRESHOLD, "min_area": MIN_AREA, "dx": DX,
         "visible_blobs_per_sample": round(float(visible.float().sum(1).mean()), 3),
         "objects_per_sample": round(float(np.mean(counts)), 3),
         "carried_share_mean_over_samples": round(float(np.mean(per_sample)), 3) if per_sample else None,
