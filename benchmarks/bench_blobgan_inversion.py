@@ -35,7 +35,7 @@ COLUMNS = ("reconstruction_psnr", "object_hit_rate", "blob_in_object_rate", "vis
 def reference_reconstructions(images: torch.Tensor, boxes: list | None) -> dict[str, torch.Tensor]:
     """Reconstructions made from the images themselves, no model: what a PSNR means on these scenes. `images`:
     `(N, 3, S, S)` in [0, 1]; `boxes`: each image's object boxes as fractions (x0, y0, x1, y1), or None."""
-    n, _, size, _ = images.shape
+    size = images.shape[-1]
     mean = images.mean(dim=(2, 3), keepdim=True)  # (N, 3, 1, 1)
     references = {"the image's mean colour, flat": mean.expand_as(images)}
     if boxes is not None:

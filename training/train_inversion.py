@@ -18,7 +18,7 @@
 The loss (hfgan.losses.inversion_loss), with G and the layout network frozen (G's EMA weights, as released):
 
     L = P(x_real, G(E(x_real))) + P(x_fake, G(E(x_fake))) + L2(x_real, G(E(x_real))) + L2(x_fake, G(E(x_fake)))
-        + lambda * L2(beta_fake, E(x_fake))
+        + lambda * L2(beta_fake, E(x_fake))        (loss.latent_weight; loss.pixel_weight scales the L2 terms, 1)
 
 x_fake = G(beta_fake), beta_fake the layout network's raw output at a truncation psi drawn per image from
 [truncation.min, truncation.max]. P is the perceptual distance `perceptual.name`: `lpips-vgg` (LPIPS, VGG backbone) or,
