@@ -32,6 +32,12 @@ COLUMNS = ("reconstruction_psnr", "object_hit_rate", "blob_in_object_rate", "vis
            "reconstruction_fd_emoji_cnn", "seconds_per_image")
 
 
+def first_scenes(scenes: str, num: int, image_size: int | None = None) -> tuple[torch.Tensor, list | None]:
+    """The first `num` images of a scene parquet (uint8, at `image_size` or as stored) and their boxes (or None)."""
+    images, boxes = scenes_with_boxes(scenes, image_size=image_size)
+    return images[:num], boxes[:num] if boxes is not None else None
+
+
 def reference_reconstructions(images: torch.Tensor, boxes: list | None) -> dict[str, torch.Tensor]:
     """Reconstructions made from the images themselves, no model: what a PSNR means on these scenes. `images`:
     `(N, 3, S, S)` in [0, 1]; `boxes`: each image's object boxes as fractions (x0, y0, x1, y1), or None."""
@@ -75,8 +81,8 @@ def main() -> None:
     if args.references:
         print("| scenes | reference reconstruction (no model) | PSNR (dB) |\n|---|---|---|")
         for scenes in args.scenes:
-            images, boxes = scenes_with_boxes(scenes)
-            images, boxes = images[: args.num_eval].float() / 255, boxes[: args.num_eval] if boxes is not None else None
+            images, boxes = first_scenes(scenes, args.num_eval)
+            images = images.float() / 255
             for name, reconstruction in reference_reconstructions(images, boxes).items():
                 value = psnr(reconstruction, images).mean().item()
                 rows.append({"reference": name, "scenes": scenes, "images": len(images), "reconstruction_psnr": value})
@@ -93,8 +99,7 @@ def main() -> None:
         if pipe.encoder is None:
             raise SystemExit(f"{model} has no encoder/: train one with training/train_inversion.py")
         for scenes in args.scenes:
-            images, boxes = scenes_with_boxes(scenes, image_size=pipe.encoder.config.image_size)
-            images, boxes = images[: args.num_eval], boxes[: args.num_eval] if boxes is not None else None
+            images, boxes = first_scenes(scenes, args.num_eval, pipe.encoder.config.image_size)
             for steps in [0, *args.refine_steps]:
                 start = time.perf_counter()
                 result = evaluate_inversion(pipe, images, boxes, backbone=backbone, num_refine_steps=steps)
