@@ -222,7 +222,8 @@ def render_model_card(
         license: SPDX-style licence id for the card's metadata.
         datasets: Hub ids of the training datasets, when known.
         dataset_name: what the `model-index` results name the evaluation data when it is not a Hub id.
-        training: facts about the run (dataset, steps, images seen, wall time, hardware, config), shown as a table.
+        training: facts about the run (dataset, steps, images seen, wall time, hardware, config), shown as a table;
+            local paths in them are shown relative to the working directory or the home folder ([`public_text`]).
         metrics: `model-index` results, e.g. `[{"type": "fd_emoji_cnn", "name": "FD (emoji-cnn)", "value": 12.3}]`
             (see [`to_model_index`]).
         sample_grid: path of a sample grid inside the repo, embedded as a picture.
@@ -277,10 +278,24 @@ def render_model_card(
         components={name: type(c).__name__ for name, c in obj.components.items() if c is not None}  # not absent ones
         if is_pipeline
         else None,
-        training=training,
+        training={key: public_text(value) for key, value in training.items()} if training else None,
         metrics=metrics,
         sample_grid=sample_grid,
     )
+
+
+def public_text(value: Any) -> Any:
+    """`value` (a string; anything else is returned as is) with this machine's folders left out: paths under the
+    working directory made relative to it, the home folder written `~`. A card is published, and an absolute path
+    (`/home/alice/work/outputs/run`) tells a reader nothing but the trainer's folders."""
+    if not isinstance(value, str):
+        return value
+    cwd, home = os.getcwd().rstrip(os.sep), os.path.expanduser("~").rstrip(os.sep)
+    if cwd:  # not the root folder, whose prefix is every path's
+        value = value.replace(cwd + os.sep, "")
+    if home and home != cwd:
+        value = value.replace(home + os.sep, "~" + os.sep)
+    return value
 
 
 # ------------------------------------------------------------------------------------------------ model-index results

@@ -98,3 +98,20 @@ def test_class_usage_snippets_follow_the_class_and_its_optional_components():
     with_encoder = StyleGANPipeline(generator=stylegan, encoder=StyleGANEncoder.for_generator(
         stylegan, channel_base=64, channel_max=8))
     assert card_usage(with_encoder) == generic + COMPONENT_USAGE["StyleGANPipeline", "encoder"]
+
+
+def test_training_facts_show_no_local_folders(tmp_path, monkeypatch):
+    # a published card names the run's folders relative to where it ran, or under ~, never the trainer's full paths
+    home, work = tmp_path / "home" / "alice", tmp_path / "home" / "alice" / "project"
+    work.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    training = {
+        "command": f"`python training/train_dcgan.py output_dir={work}/outputs/run-1`",
+        "config": f"output_dir: {work}/outputs/run-1\ndata:\n  source: {home}/photos\n",
+        "images seen": "1,024",
+    }
+    text = str(render_model_card(tiny("generator"), "alice/run-1", training=training))
+    assert str(home) not in text
+    assert "`python training/train_dcgan.py output_dir=outputs/run-1`" in text
+    assert "output_dir: outputs/run-1" in text and "source: ~/photos" in text and "1,024" in text
