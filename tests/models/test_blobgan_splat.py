@@ -101,3 +101,13 @@ def test_blob_alphas_are_composite_of_blob_opacities_with_their_gradients():
         got = torch.autograd.grad((fused * weights).sum(), inputs)
         for g, e in zip(got, expected):
             torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-10)
+
+
+def test_splat_is_the_alpha_weighted_sum_of_features_in_channels_last_memory():
+    torch.manual_seed(0)
+    alphas = torch.rand(3, 5, 8, 8, dtype=torch.float64).softmax(dim=1)  # (B, K + 1, S, S)
+    features = torch.randn(3, 5, 7, dtype=torch.float64)  # (B, K + 1, C)
+    grid = splat(alphas, features)
+    expected = (alphas[:, :, None] * features[:, :, :, None, None]).sum(dim=1)  # sum_i alpha_i(p) phi_i, (B, C, S, S)
+    torch.testing.assert_close(grid, expected)
+    assert grid.is_contiguous(memory_format=torch.channels_last)  # what makes the convolutions it feeds fast on CPU
