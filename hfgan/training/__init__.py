@@ -32,7 +32,8 @@ _MODULES = {  # where each public name lives; imported on first use
     ".logger": ["RunLogger", "Tracker"],
     ".probe": ["fit_linear_probe"],
     ".release": ["HubPusher", "PushError", "Releaser", "push_folder", "save_release"],
-    ".run": ["TrainingRun", "check_finite", "hardware_summary", "prepare_output_dir", "run_main"],
+    ".run": ["OutputDirInUse", "TrainingRun", "check_finite", "hardware_summary", "lock_output_dir",
+             "prepare_output_dir", "run_main"],
     ".schedule": ["ramp_down", "run_progress", "set_learning_rates"],
     ".stop": ["GracefulStop"],
 }
@@ -63,6 +64,14 @@ if TYPE_CHECKING:
     from .logger import RunLogger, Tracker
     from .probe import fit_linear_probe
     from .release import HubPusher, PushError, Releaser, push_folder, save_release
-    from .run import TrainingRun, check_finite, hardware_summary, prepare_output_dir, run_main
+    from .run import (
+        OutputDirInUse,
+        TrainingRun,
+        check_finite,
+        hardware_summary,
+        lock_output_dir,
+        prepare_output_dir,
+        run_main,
+    )
     from .schedule import ramp_down, run_progress, set_learning_rates
     from .stop import GracefulStop

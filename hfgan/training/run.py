@@ -27,6 +27,7 @@ hydra or wandb: a script passes its tracker and its command line in (`training/c
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -72,6 +73,37 @@ def prepare_output_dir(output_dir: str | Path, overwrite: bool, resuming: bool) 
     return out
 
 
+class OutputDirInUse(RuntimeError):
+    """Another live run holds the output folder."""
+
+
+def lock_output_dir(output_dir: str | Path):
+    """Hold `output_dir/.lock` for a run's life: a second run in the same folder (another terminal, a scheduler's
+    retry, the same command with `overwrite=true` while a stopped run still saves) is refused instead of writing into
+    files the first one is writing. An advisory `flock`, which the system releases when the process ends, however it
+    ends: no stale lock after a crash. Returns the open lock file (close it to release), or None where there is no
+    `fcntl` (Windows: no lock)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / ".lock", "a+")  # noqa: SIM115 - held open for the run's life, closed by TrainingRun
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        owner = handle.read().strip() or "a live process"
+        handle.close()
+        raise OutputDirInUse(f"{out} is in use by another run ({owner}). Wait for it to end or stop it, or choose "
+                             "another output_dir.") from None
+    handle.truncate(0)
+    handle.write(f"pid {os.getpid()} on {platform.node()}\n")  # for the message above; the lock is the flock
+    handle.flush()
+    return handle
+
+
 def hardware_summary() -> str:
     """What the model card's training table says the run ran on."""
     if torch.cuda.is_available():
@@ -108,7 +140,9 @@ class TrainingRun:
         self.is_main, self.world = accelerator.is_main_process, accelerator.num_processes
         self.out = Path(cfg.output_dir)
         resume_from = resolve_resume(cfg.resume, self.out / "checkpoints")
+        self._lock = None
         if self.is_main:
+            self._lock = lock_output_dir(self.out)  # before anything in the folder is replaced
             prepare_output_dir(self.out, cfg.overwrite, resuming=resume_from is not None)
         accelerator.wait_for_everyone()
         config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # the values this run used, plan included
@@ -141,6 +175,8 @@ class TrainingRun:
         if self._bar is not None:
             self._bar.close()
         self.logger.finish()
+        if self._lock is not None:
+            self._lock.close()  # the folder is free for the next run
 
     # ---------------------------------------------------------------------------------------------------- set-up
 
@@ -237,7 +273,8 @@ class TrainingRun:
         """Evaluate the release's pipeline (`pipe`, or one built now) and log the metrics; main process only."""
         if self.releaser.evaluator is None:
             return
-        self.metrics, self._evaluated = self.releaser.evaluator(pipe if pipe is not None else self.releaser.pipeline()), self.step
+        pipe = pipe if pipe is not None else self.releaser.pipeline()
+        self.metrics, self._evaluated = self.releaser.evaluator(pipe), self.step
         self.logger.log(self.step, self.metrics)
 
     def finish(self) -> dict[str, Any]:
@@ -355,7 +392,8 @@ class TrainingRun:
         overrides = [a for a in command.split(" ") if not a.startswith(("resume=", "output_dir=", "overwrite="))]
         where = "" if self._clock_leads(self.elapsed_minutes()) else f" of {self.cfg.max_steps:,}"
         reason = self.stop_reason
-        why = f"The budget ({reason}) ended the run" if reason.startswith("max_minutes") else f"Stopped early ({reason})"
+        budget = reason.startswith("max_minutes")
+        why = f"The budget ({reason}) ended the run" if budget else f"Stopped early ({reason})"
         return (
             f"{why} at step {self.step:,}{where}. The checkpoint and the release of what was trained so far are in "
             f"{self.out}. Continue with:\n    "

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from hfgan import DCGANDiscriminator, DCGANPipeline
-from hfgan.training import TrainingRun, list_checkpoints, load_state
+from hfgan.training import OutputDirInUse, TrainingRun, list_checkpoints, load_state, lock_output_dir
 from hfgan.training.stop import GracefulStop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +82,18 @@ def start_training(out: Path) -> subprocess.Popen:
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: runs take no lock on Windows")
+def test_a_folder_that_a_live_run_holds_is_refused_even_with_overwrite(run_dcgan, tmp_path):
+    out = tmp_path / "run"
+    run_dcgan("max_steps=2", output_dir=out)
+    held = lock_output_dir(out)  # as a run that is still saving after Ctrl-C holds it
+    with pytest.raises(OutputDirInUse, match=rf"in use by another run \(pid {os.getpid()} on"):
+        run_dcgan("max_steps=3", "overwrite=true", output_dir=out)
+    assert load_state(list_checkpoints(out / "checkpoints")[-1])["step"] == 2  # nothing of the held run replaced
+    held.close()  # the first run ends: the folder is free
+    assert run_dcgan("max_steps=3", "overwrite=true", output_dir=out)["steps"] == 3
 
 
 @pytest.mark.slow
