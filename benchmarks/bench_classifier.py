@@ -58,6 +58,9 @@ ABLATIONS = {
                                          "loss.consistency_weight=10"]),
     # Salimans et al.'s discriminator regularisation: dropout 0.5 before the last layer (the default recipe's ramp)
     "ssgan_dropout": ("ssgan", ["model.d_dropout=0.5"]),
+    # Salimans et al.'s Gaussian noise on D's input and hidden layers (0.3 / 0.5 in their MNIST network)
+    "ssgan_noise": ("ssgan", ["model.d_noise=0.3"]),
+    "supervised_noise": ("supervised", ["model.d_noise=0.3"]),
     # ... with translations only, so that consistency does not ask D to ignore colours
     "ssgan_ramp_translation_consistency": ("ssgan", ["schedule.lr_ramp_down=0.5", "schedule.lr_final=0.1",
                                                      "augment.policy=[translation]", "loss.consistency_weight=10"]),

@@ -79,6 +79,7 @@ GENERATOR_LOSSES = ("feature_matching", "non_saturating")
 class ModelConfig(DCGANModelConfig):
     d_dropout: float = MISSING
     d_norm: str = MISSING
+    d_noise: float = MISSING
 
 
 @dataclass
@@ -205,7 +206,7 @@ def train(cfg: DictConfig) -> dict:
         else:
             discriminator = DCGANDiscriminator(cfg.model.d_channels, image_size, num_classes=len(id2label),
                                                id2label=id2label, dropout=cfg.model.d_dropout,
-                                               norm=cfg.model.d_norm)
+                                               norm=cfg.model.d_norm, noise=cfg.model.d_noise)
         models, optimizers, states = {"discriminator": discriminator}, {}, {}
         generator = rotation_head = None
         d_params = list(discriminator.parameters())

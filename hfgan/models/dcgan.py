@@ -6,6 +6,7 @@ With default arguments both networks are exactly the classic PyTorch DCGAN tutor
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -170,6 +171,9 @@ class DCGANDiscriminator(HfGanModel):
         norm (`str`, defaults to `"batch"`): The normalisation of the stages: `"batch"` (BatchNorm, the seed's),
             `"weight"` (weight normalisation of every convolution, no BatchNorm: Salimans et al.'s discriminator,
             whose output does not depend on which other images share its batch) or `"none"`.
+        noise (`float`, defaults to 0.0): Standard deviation of Gaussian noise added to the input and to every
+            stage's activations, in training mode (Salimans et al.'s semi-supervised discriminator: 0.3 on the input
+            and 0.5 on hidden layers of their MNIST network; here one value for all).
 
     Example:
 
@@ -202,6 +206,7 @@ class DCGANDiscriminator(HfGanModel):
         probe_grid: int = 4,
         dropout: float = 0.0,
         norm: str = "batch",
+        noise: float = 0.0,
     ):
         super().__init__()
         check_int("base_channels", base_channels)
@@ -209,6 +214,8 @@ class DCGANDiscriminator(HfGanModel):
         check_int("probe_grid", probe_grid)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if not (noise >= 0.0 and math.isfinite(noise)):
+            raise ValueError(f"noise must be a finite standard deviation >= 0, got {noise}")
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         stages = num_stages(image_size)
@@ -259,14 +266,20 @@ class DCGANDiscriminator(HfGanModel):
         return [self.config.id2label[str(i)] for i in range(self.config.num_classes)]
 
     def stage_features(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """Activations after each stage's LeakyReLU, from (B, C, S/2, S/2) down to (B, 8C, 4, 4) at 64 px."""
+        """Activations after each stage's LeakyReLU, from (B, C, S/2, S/2) down to (B, 8C, 4, 4) at 64 px (with
+        `noise` added in training mode)."""
         self._check_images(images)
-        out, x = [], images
+        out, x = [], self._noisy(images)
         for layer in self.main[:-2]:
             x = layer(x)
             if isinstance(layer, nn.LeakyReLU):
+                x = self._noisy(x)
                 out.append(x)
         return out
+
+    def _noisy(self, x: torch.Tensor) -> torch.Tensor:
+        sigma = self.config.noise
+        return x + sigma * torch.randn_like(x) if sigma and self.training else x
 
     def probe_features(self, images: torch.Tensor) -> torch.Tensor:
         """The linear probe's input: every stage max-pooled to `probe_grid`^2 and concatenated, (B, probe_dim)."""
@@ -301,6 +314,8 @@ class DCGANDiscriminator(HfGanModel):
             stages = self.stage_features(images)
             features = stages[-1]  # (B, C, 4, 4)
             class_logits = self.probe(self._pool_stages(stages))  # (B, probe_dim) -> (B, K)
+        elif self.config.noise and self.training:
+            features = self.stage_features(images)[-1]  # (B, C, 4, 4), noise on the input and every stage
         else:
             self._check_images(images)
             features = self.main[:-2](images)  # (B, C, 4, 4)

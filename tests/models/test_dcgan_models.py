@@ -115,6 +115,8 @@ def test_discriminator_rejects_wrong_image_shape():
         (DCGANDiscriminator, dict(image_size=100), "image_size"),
         (DCGANDiscriminator, dict(base_channels=-1), "base_channels"),
         (DCGANDiscriminator, dict(norm="layer"), "norm"),
+        (DCGANDiscriminator, dict(noise=-0.1), "noise"),
+        (DCGANDiscriminator, dict(noise=float("nan")), "noise"),
     ],
 )
 def test_bad_config_raises_value_error_naming_the_argument(cls, kwargs, name):
@@ -239,3 +241,26 @@ def test_batch_norm_discriminator_depends_on_its_batch():  # the contrast the te
     d = DCGANDiscriminator(**TINY, num_classes=3).train()
     x = torch.rand(4, 3, 16, 16) * 2 - 1
     assert not torch.allclose(d(x).class_logits[:1], d(x[:2]).class_logits[:1], atol=1e-4)
+
+
+def test_discriminator_noise_perturbs_training_only():
+    torch.manual_seed(0)
+    plain = DCGANDiscriminator(**TINY, num_classes=3, norm="none")
+    noisy = DCGANDiscriminator(**TINY, num_classes=3, norm="none", noise=0.3)
+    noisy.load_state_dict(plain.state_dict())  # noise has no weights
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    for d in (plain, noisy):
+        d.eval()
+    torch.testing.assert_close(noisy(x).class_logits, plain(x).class_logits)  # evaluation: no noise
+    noisy.train()
+    plain.train()
+    first, second = noisy(x).class_logits, noisy(x).class_logits
+    assert not torch.allclose(first, second) and not torch.allclose(first, plain(x).class_logits)
+    torch.manual_seed(1)
+    by_hand = x + 0.3 * torch.randn_like(x)  # the input's noise, then each stage's after its LeakyReLU
+    for layer in plain.main[:-2]:
+        by_hand = layer(by_hand)
+        if isinstance(layer, nn.LeakyReLU):
+            by_hand = by_hand + 0.3 * torch.randn_like(by_hand)
+    torch.manual_seed(1)
+    torch.testing.assert_close(noisy(x).features, by_hand)
