@@ -12,6 +12,7 @@ the table as markdown and draws the plot (PNG).
     python benchmarks/bench_classifier.py --steps 3000 --out outputs/bench-classifier-3000  # a shorter schedule
     python benchmarks/bench_classifier.py --seeds 0 --labels 10 --steps 200         # a quick look
     python benchmarks/bench_classifier.py --out outputs/bench-classifier --report   # table and plot only
+    python benchmarks/bench_classifier.py --out outputs/a --report --include outputs/b  # two processes' runs
     python benchmarks/bench_classifier.py --out outputs/bench-classifier-ablation --ablation --labels 10 --seeds 0 1
     python benchmarks/bench_classifier.py --out outputs/bench-norm --ablation --variants ssgan_weight_norm --labels 10
     python benchmarks/bench_classifier.py --dataset data/digits --out outputs/bench-classifier-digits   # MNIST-5k
@@ -178,6 +179,9 @@ def main() -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="more overrides of every run, e.g. ema.decay=0.999 (record them with the results)")
     parser.add_argument("--report", action="store_true", help="only print the table and draw the plot")
+    parser.add_argument("--include", nargs="+", type=Path, default=[], metavar="OUT",
+                        help="also the finished runs of these --out folders (a benchmark split over processes, each "
+                        "with its own --out); a run already in --out is not taken twice")
     args = parser.parse_args()
     if args.group_by is None and args.dataset == "emoji":
         args.group_by = "base_name"  # skin-tone variants share their base emoji's label
@@ -185,9 +189,16 @@ def main() -> None:
         args.dataset_name = "noto-color-emoji-64"
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.json"
-    records = json.loads(results.read_text()) if results.is_file() else []
-    # a run cut short is not a result (the probe trains no step)
-    records = [r for r in records if r["steps"] in (args.steps, 0)]
+    records = []
+    for folder in [args.out, *args.include]:
+        found = folder / "results.json"
+        if folder != args.out and not found.is_file():
+            raise SystemExit(f"--include {folder}: no results.json there")
+        seen = {(r["method"], r["labels"], r["seed"]) for r in records}
+        for r in json.loads(found.read_text()) if found.is_file() else []:
+            # a run cut short is not a result (the probe trains no step)
+            if r["steps"] in (args.steps, 0) and (r["method"], r["labels"], r["seed"]) not in seen:
+                records.append(r)
 
     done = {(r["method"], r["labels"], r["seed"]) for r in records}
     runs = ([(name, method, extra) for name, (method, extra) in ABLATIONS.items()
