@@ -214,7 +214,7 @@ class DCGANDiscriminator(HfGanModel):
         check_int("probe_grid", probe_grid)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        if not (noise >= 0.0 and math.isfinite(noise)):
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (math.isfinite(noise) and noise >= 0):
             raise ValueError(f"noise must be a finite standard deviation >= 0, got {noise}")
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")

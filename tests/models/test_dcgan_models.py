@@ -117,6 +117,7 @@ def test_discriminator_rejects_wrong_image_shape():
         (DCGANDiscriminator, dict(norm="layer"), "norm"),
         (DCGANDiscriminator, dict(noise=-0.1), "noise"),
         (DCGANDiscriminator, dict(noise=float("nan")), "noise"),
+        (DCGANDiscriminator, dict(noise="0.3"), "noise"),
     ],
 )
 def test_bad_config_raises_value_error_naming_the_argument(cls, kwargs, name):
