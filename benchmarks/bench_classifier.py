@@ -189,18 +189,23 @@ def main() -> None:
         args.dataset_name = "noto-color-emoji-64"
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.json"
-    records = []
-    for folder in [args.out, *args.include]:
-        found = folder / "results.json"
-        if folder != args.out and not found.is_file():
-            raise SystemExit(f"--include {folder}: no results.json there")
-        seen = {(r["method"], r["labels"], r["seed"]) for r in records}
-        for r in json.loads(found.read_text()) if found.is_file() else []:
-            # a run cut short is not a result (the probe trains no step)
-            if r["steps"] in (args.steps, 0) and (r["method"], r["labels"], r["seed"]) not in seen:
-                records.append(r)
 
-    done = {(r["method"], r["labels"], r["seed"]) for r in records}
+    def finished(folder: Path) -> list[dict]:  # a run cut short is not a result (the probe trains no step)
+        found = folder / "results.json"
+        return [r for r in (json.loads(found.read_text()) if found.is_file() else []) if r["steps"] in (args.steps, 0)]
+
+    def key(record: dict) -> tuple:
+        return record["method"], record["labels"], record["seed"]
+
+    records = finished(args.out)  # this folder's runs, the ones its results.json keeps
+    others = []  # --include's: reported and skipped here, never written into this folder's results.json
+    for folder in args.include:
+        if not (folder / "results.json").is_file():
+            raise SystemExit(f"--include {folder}: no results.json there")
+        seen = {key(r) for r in records + others}
+        others += [r for r in finished(folder) if key(r) not in seen]
+
+    done = {key(r) for r in records + others}
     runs = ([(name, method, extra) for name, (method, extra) in ABLATIONS.items()
              if not args.variants or name in args.variants] if args.ablation
             else [(method, method, []) for method in args.methods])  # (record name, method, extra overrides)
@@ -215,7 +220,7 @@ def main() -> None:
                 print(json.dumps(records[-1]), flush=True)
                 results.write_text(json.dumps(records, indent=1))
     print(f"\n{args.steps} steps, {args.image_size} px, batch {args.batch_size}; mean ± std over seeds (runs)\n")
-    print(report(records, args.labels, args.out, args.dataset_name or args.dataset))
+    print(report(records + others, args.labels, args.out, args.dataset_name or args.dataset))
 
 
 if __name__ == "__main__":
