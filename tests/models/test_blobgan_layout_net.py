@@ -66,12 +66,34 @@ def test_extreme_shape_logits_stay_finite():
     torch.testing.assert_close(layout.shapes.prod(-1), torch.full((2, 3), net.config.blob_variance**2))
 
 
-def test_a_fresh_layout_net_spreads_its_blobs():
+@pytest.mark.parametrize("shared_blob_head", [False, True])
+def test_a_fresh_layout_net_spreads_its_blobs(shared_blob_head):
     """With torch's default init the raw outputs had a std of ~0.1, so every blob of every layout sat at the image's
     centre and a one-hour run never spread them: the init gives raw outputs of about unit variance."""
     torch.manual_seed(0)
-    net = BlobLayoutNet(latent_dim=64, num_blobs=10, structure_dim=8, style_dim=8, hidden_dim=256, num_layers=4)
+    net = BlobLayoutNet(latent_dim=64, num_blobs=10, structure_dim=8, style_dim=8, hidden_dim=256, num_layers=4,
+                        shared_blob_head=shared_blob_head)
     layout = net(torch.randn(256, 64))
     assert 0.7 < net.raw(torch.randn(256, 64)).std() < 1.5
     assert layout.xs.std(dim=1).mean() > 0.1 and layout.ys.std(dim=1).mean() > 0.1  # blobs apart within an image
     assert layout.sizes.std() > 0.5  # some blobs large, some small
+
+
+def test_shared_blob_head_tells_blobs_apart_only_by_their_view_of_z(tmp_path):
+    """With `shared_blob_head` every blob comes from the same weights: exchanging two blobs' rotations of z exchanges
+    the two blobs and changes nothing else, and the rotations travel with the weights."""
+    torch.manual_seed(0)
+    net = BlobLayoutNet(**TINY, shared_blob_head=True)
+    assert net.blobs.out_features == 7 + 4 + 5  # one blob's outputs, not K blobs'
+    z = torch.randn(4, 8)
+    before = net(z)
+    with torch.no_grad():
+        net.blob_rotations[[0, 2]] = net.blob_rotations[[2, 0]].clone()
+    after = net(z)
+    for name in ("xs", "ys", "sizes", "angles", "structure", "style"):
+        torch.testing.assert_close(getattr(after, name), getattr(before, name)[:, [2, 1, 0]])
+    torch.testing.assert_close(after.background_style, before.background_style)
+    net.save_pretrained(tmp_path)
+    loaded = BlobLayoutNet.from_pretrained(tmp_path)
+    assert loaded.config.shared_blob_head
+    torch.testing.assert_close(loaded(z).sizes, after.sizes)

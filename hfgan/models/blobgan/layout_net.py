@@ -40,6 +40,10 @@ class BlobLayoutNet(HfGanModel):
         num_layers (`int`, defaults to 4): Hidden layers of the MLP.
         blob_variance (`float`, defaults to 0.01): The geometric mean of a blob's two axis variances; a circular blob
             of size s covers a disc of radius sqrt(blob_variance * s) (0.2 of the image at s = 4).
+        shared_blob_head (`bool`, defaults to `False`): Make every blob with the same weights, from the MLP's output
+            and the blob's own fixed random rotation of z, instead of one output layer with K blobs' worth of
+            outputs (the paper's). Then no blob index has weights of its own to be born larger or to shrink alone;
+            only the depth order tells blobs apart.
 
     The defaults are the CPU recipe's sizes, as the other BlobGAN classes'; the paper's 256 px sizes are
     `hfgan.models.blobgan.presets.PAPER_256["layout_net"]`.
@@ -70,6 +74,7 @@ class BlobLayoutNet(HfGanModel):
         hidden_dim: int = 256,
         num_layers: int = 4,
         blob_variance: float = 0.01,
+        shared_blob_head: bool = False,
     ):
         super().__init__()
         for name, value in (("latent_dim", latent_dim), ("num_blobs", num_blobs), ("structure_dim", structure_dim),
@@ -83,9 +88,16 @@ class BlobLayoutNet(HfGanModel):
             layers += [nn.Linear(width, hidden_dim), nn.LeakyReLU(0.2)]
             width = hidden_dim
         self.mlp = nn.Sequential(*layers)
-        self.blobs = nn.Linear(hidden_dim, num_blobs * (PER_BLOB + structure_dim + style_dim))  # (B, K * P)
+        per_blob = PER_BLOB + structure_dim + style_dim
+        if shared_blob_head:
+            # each blob's own view of z: a fixed orthogonal map, so every index sees noise of the same distribution
+            self.register_buffer("blob_rotations", torch.linalg.qr(torch.randn(num_blobs, latent_dim, latent_dim))[0])
+            self.blob_hidden = nn.Linear(hidden_dim + latent_dim, hidden_dim)  # the MLP's output and the blob's view
+            self.blobs = nn.Linear(hidden_dim, per_blob)  # the same weights for every blob: (B, K, P)
+        else:
+            self.blobs = nn.Linear(hidden_dim, num_blobs * per_blob)  # (B, K * P)
         self.background = nn.Linear(hidden_dim, structure_dim + style_dim)
-        for layer in self.mlp:
+        for layer in [*self.mlp, *([self.blob_hidden] if shared_blob_head else [])]:
             if isinstance(layer, nn.Linear):  # He init for leaky ReLU: the hidden activations keep their scale
                 nn.init.normal_(layer.weight, std=(2 / (1.04 * layer.in_features)) ** 0.5)
                 nn.init.zeros_(layer.bias)
@@ -104,8 +116,17 @@ class BlobLayoutNet(HfGanModel):
         """The MLP's raw outputs (B, raw_dim), before any nonlinearity: what truncation interpolates."""
         if latents.dim() != 2 or latents.shape[1] != self.config.latent_dim:
             raise ValueError(f"latents must have shape (batch_size, {self.config.latent_dim}), got {tuple(latents.shape)}")
-        hidden = self.mlp(pixel_norm(latents))  # z normalised first, as StyleGAN's mapping network does
-        return torch.cat([self.blobs(hidden), self.background(hidden)], dim=1)
+        latents = pixel_norm(latents)  # z normalised first, as StyleGAN's mapping network does
+        hidden = self.mlp(latents)  # (B, H)
+        if self.config.shared_blob_head:
+            views = torch.einsum("kij,bj->bki", self.blob_rotations, latents)  # (B, K, Z), blob i's rotation of z
+            # as much variance in the view as in the H-wide MLP output: blobs of one image start as spread as before
+            views = views * (hidden.shape[1] / views.shape[2]) ** 0.5
+            inputs = torch.cat([hidden[:, None].expand(-1, views.shape[1], -1), views], dim=2)  # (B, K, H + Z)
+            blobs = self.blobs(F.leaky_relu(self.blob_hidden(inputs), 0.2)).flatten(1)  # (B, K, P) -> (B, K * P)
+        else:
+            blobs = self.blobs(hidden)  # (B, K * P)
+        return torch.cat([blobs, self.background(hidden)], dim=1)
 
     @torch.no_grad()
     def compute_mean(self, num_samples: int = 4096, generator: torch.Generator | None = None) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 # names plus "discriminator"; training/configs/model/blobgan256.yaml holds the same sizes for training.
 PAPER_256: dict[str, dict[str, int | float]] = {
     "layout_net": dict(latent_dim=512, num_blobs=10, structure_dim=512, style_dim=512, hidden_dim=1024, num_layers=8,
-                       blob_variance=0.01),
+                       blob_variance=0.01, shared_blob_head=False),
     "generator": dict(image_size=256, input_size=16, structure_dim=512, style_dim=512, channel_base=32768,
                       channel_max=512),
     "discriminator": dict(image_size=256, channel_base=32768, channel_max=512),
