@@ -101,6 +101,8 @@ def test_blob_alphas_are_composite_of_blob_opacities_with_their_gradients():
         got = torch.autograd.grad((fused * weights).sum(), inputs)
         for g, e in zip(got, expected):
             torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-10)
+    # the hand-written backward against finite differences, fed an expanded gradient (what .sum() sends back)
+    assert torch.autograd.gradcheck(lambda *args: blob_alphas(*args, 5).sum(), inputs)
 
 
 def test_splat_is_the_alpha_weighted_sum_of_features_in_channels_last_memory():
