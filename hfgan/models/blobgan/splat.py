@@ -85,19 +85,19 @@ def composite(opacities: torch.Tensor) -> torch.Tensor:
 def blob_alphas(
     centers: torch.Tensor, variances: torch.Tensor, angles: torch.Tensor, sizes: torch.Tensor, grid_size: int
 ) -> torch.Tensor:
-    """`composite(blob_opacities(...))`, the depth-ordered alphas (B, K + 1, S, S) with the background first, in one
-    pass per blob from the front: alpha_i = T * o_i and T <- T - alpha_i, T the transmittance in front of blob i
-    (so T * (1 - o_i), without a division). Each step touches (B, S, S) tensors only, where the vectorised form makes
-    about ten passes over (B, K, S, S) ones, and the gradient is written out by hand (`_CompositeAlphas`) instead of
-    recorded op by op; arguments as `blob_opacities`'."""
+    """`composite(blob_opacities(...))`, the depth-ordered alphas (B, K + 1, S, S) with the background first: every
+    opacity in two in-place passes, then one pass per blob from the front, alpha_i = T * o_i and T <- T - alpha_i,
+    T the transmittance in front of blob i (so T * (1 - o_i), without a division), on (B, S, S) slices, where the
+    vectorised form makes about ten passes over (B, K, S, S) tensors; the gradient is written out by hand
+    (`_CompositeAlphas`) instead of recorded op by op. Arguments as `blob_opacities`'."""
     return _CompositeAlphas.apply(*_logit_terms(centers, variances, angles, sizes, grid_size))
 
 
 class _CompositeAlphas(torch.autograd.Function):
     """Alphas (B, K + 1, S, S) from the opacity logits' terms (`_logit_terms`, (B, K, S) each).
 
-    Backward, with g_i = dL/dalpha_i (blob i at alpha index i + 1, the background's g_bg at 0) and T_i the
-    transmittance behind blob i (T_0 = alpha_bg, T_{i+1} = T_i + alpha_i): alpha_i = T_{i+1} o_i and
+    Backward, with g_i = dL/dalpha_i (blob i at alpha index i + 1, the background's g_bg at 0) and T_i what blobs
+    i..K-1 let through, prod_{j >= i} (1 - o_j) (T_0 = alpha_bg, T_{i+1} = T_i + alpha_i): alpha_i = T_{i+1} o_i and
     T_i = T_{i+1} (1 - o_i), so with G_i = dL/dT_i, running from the back (G_0 = g_bg),
 
         dL/do_i = T_{i+1} (g_i - G_i),    G_{i+1} = G_i + o_i (g_i - G_i),
