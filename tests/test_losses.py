@@ -171,6 +171,25 @@ def test_blob_share_floor_counts_only_what_is_seen():
     assert blob_share_floor(alphas.detach(), floor=share.min().item() / 2)["loss"].item() == 0.0  # all above
 
 
+def test_blob_overlap_is_the_alpha_mass_hidden_by_blobs_in_front():
+    from hfgan.losses import blob_overlap
+    from hfgan.models.blobgan.splat import blob_opacities, composite
+
+    def opacities(centers, sizes):
+        k = len(sizes)
+        return blob_opacities(torch.tensor([centers]), torch.full((1, k, 2), 0.01), torch.zeros(1, k),
+                              torch.tensor([sizes]), 16)
+
+    apart = opacities([[0.2, 0.2], [0.8, 0.8]], [4.0, 4.0])
+    stacked = opacities([[0.5, 0.5], [0.5, 0.52]], [4.0, 4.0])
+    assert blob_overlap(apart)["loss"].item() < 1e-3 < 0.05 < blob_overlap(stacked)["loss"].item()
+    # the mass each blob loses to the blobs in front, o_i - alpha_i, summed: whatever the depth order
+    three = opacities([[0.4, 0.5], [0.5, 0.5], [0.7, 0.4]], [3.0, 5.0, 4.0])
+    hidden = (three - composite(three)[:, 1:]).sum(1).mean()
+    assert blob_overlap(three)["loss"].item() == pytest.approx(hidden.item(), rel=1e-5)
+    assert blob_overlap(three.flip(1))["loss"].item() == pytest.approx(hidden.item(), rel=1e-5)
+
+
 def test_noise_regularization_scores_smooth_maps_high_and_is_per_image():
     from hfgan.losses import noise_regularization
 

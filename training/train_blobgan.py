@@ -35,9 +35,9 @@ from omegaconf import MISSING, DictConfig
 from common import training_run
 from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet, render_layout
 from hfgan.augment import DiffAugment
-from hfgan.losses import blob_share_floor, blob_size_floor
+from hfgan.losses import blob_overlap, blob_share_floor, blob_size_floor
 from hfgan.metrics.inversion import blob_usage
-from hfgan.models.blobgan.splat import blob_alphas
+from hfgan.models.blobgan.splat import blob_alphas, blob_opacities
 from hfgan.steps import gan_scalars, gan_step
 from hfgan.training import (
     EMA,
@@ -84,6 +84,7 @@ class LossConfig:
     size_floor_weight: float = MISSING
     share_floor: float = MISSING
     share_floor_weight: float = MISSING
+    overlap_weight: float = MISSING
 
 
 @dataclass
@@ -181,14 +182,20 @@ def train(cfg: DictConfig) -> dict:
             layouts[:] = [layout_net(z)]  # before jitter: what the model chose, for logging
             return generator(layouts[0].jittered(jitter.xy, jitter.size, jitter.angle)).sample
 
-        def blob_floors() -> torch.Tensor:
+        def blob_penalties() -> torch.Tensor:
             """Keeps every blob index's mean size above loss.size_floor and its mean share of the image (composite
-            alpha on the input grid) above loss.share_floor; each off with weight 0."""
+            alpha on the input grid) above loss.share_floor, and charges the blobs' overlap on that grid; each off
+            with weight 0."""
             loss = cfg.loss.size_floor_weight * blob_size_floor(layouts[0].sizes, cfg.loss.size_floor)["loss"]
             if cfg.loss.share_floor_weight:
                 alphas = blob_alphas(*layouts[0].splat_args(), m.input_size)  # (B, K + 1, S, S)
                 loss = loss + cfg.loss.share_floor_weight * blob_share_floor(alphas, cfg.loss.share_floor)["loss"]
+            if cfg.loss.overlap_weight:
+                opacities = blob_opacities(*layouts[0].splat_args(), m.input_size)  # (B, K, S, S)
+                loss = loss + cfg.loss.overlap_weight * blob_overlap(opacities)["loss"]
             return loss
+
+        penalised = cfg.loss.size_floor_weight or cfg.loss.share_floor_weight or cfg.loss.overlap_weight
 
         while run.next_step():
             step = run.step
@@ -199,8 +206,7 @@ def train(cfg: DictConfig) -> dict:
                                     kind="non_saturating", r1_gamma=cfg.loss.r1_gamma, r1_every=cfg.loss.r1_every,
                                     step=step, accelerator=accelerator,
                                     check=lambda loss: check_finite(step, loss, run.out),
-                                    g_penalty=blob_floors if cfg.loss.size_floor_weight or cfg.loss.share_floor_weight
-                                    else None)
+                                    g_penalty=blob_penalties if penalised else None)
             ema_layout.update(accelerator.unwrap_model(layout_net))
             ema_generator.update(accelerator.unwrap_model(generator))
 

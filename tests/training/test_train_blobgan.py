@@ -57,19 +57,21 @@ def test_resume_gives_the_same_losses_and_weights(run_blobgan, tmp_path):
         assert wa == (b / part / "diffusion_pytorch_model.safetensors").read_bytes(), part
 
 
-def test_blob_floors_reach_the_generator_loss(run_blobgan, tmp_path):
+def test_blob_penalties_reach_the_generator_loss(run_blobgan, tmp_path):
     def penalties(*overrides):
         out = tmp_path / f"floors{len(list(tmp_path.iterdir()))}"
         run_blobgan("max_steps=2", *overrides, output_dir=out)
         records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
         return [r["g_penalty"] for r in records if "g_penalty" in r]
 
-    assert penalties() == []  # both floors off by default: no penalty term at all
+    assert penalties() == []  # every penalty off by default: no penalty term at all
     # no blob covers half the image: the share floor is active (each index short of it adds up to 1 / K)
     share = penalties("loss.share_floor=0.5", "loss.share_floor_weight=1")
     assert len(share) == 2 and all(0.5 < p <= 1 for p in share)
     size = penalties("loss.size_floor=50", "loss.size_floor_weight=1")
     assert len(size) == 2 and all(p > 40 for p in size)
+    overlap = penalties("loss.overlap_weight=1000")  # the tiny model's blobs overlap by about 0.002 of the image
+    assert len(overlap) == 2 and all(p > 1 for p in overlap)
 
 
 def test_bad_configs_are_errors_naming_the_key(run_blobgan):
