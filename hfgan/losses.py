@@ -146,7 +146,7 @@ def blob_overlap(opacities: torch.Tensor) -> dict[str, torch.Tensor]:
     """How much of the blobs' opacity is drawn where other blobs already are (BlobGAN; not in the paper): per pixel,
     sum_i o_i - (1 - prod_i (1 - o_i)), the opacities' total less the coverage, averaged over the batch and the
     pixels. It is the alpha mass the blobs lose to the blobs in front of them, summed over blobs, so it does not
-    depend on their depth order; zero where at most one blob is opaque. Against objects drawn by clusters of
+    depend on their depth order; about zero where at most one blob is opaque. Against objects drawn by clusters of
     overlapping blobs, of which none moves the whole object (docs/research/blobgan-dead-blobs, round 9).
     `opacities` (B, K, S, S) from `blob_opacities`."""
     coverage = 1 - torch.prod(1 - opacities, dim=1)  # (B, S, S): the share of each pixel some blob covers

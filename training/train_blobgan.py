@@ -115,6 +115,9 @@ def samples_beside_layouts(pipe: BlobGANPipeline, latents: torch.Tensor, per_row
 def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
     cfg = validate_config(cfg, TrainBlobGANConfig)
+    for key in ("size_floor_weight", "share_floor_weight", "overlap_weight"):  # a negative one rewards what it charges
+        if cfg.loss[key] < 0:
+            raise ValueError(f"loss.{key} must be >= 0 (0: off), got {cfg.loss[key]}")
     augment = DiffAugment(list(cfg.augment.policy))  # an unknown transform fails now, not at the first step
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world = accelerator.process_index, accelerator.num_processes

@@ -81,6 +81,8 @@ def test_bad_configs_are_errors_naming_the_key(run_blobgan):
         run_blobgan("jitter.xy=far")
     with pytest.raises(ValueError, match="flip"):
         run_blobgan("augment.policy=[color,flip]")
+    with pytest.raises(ValueError, match="loss.overlap_weight must be >= 0"):
+        run_blobgan("loss.overlap_weight=-1")
     with pytest.raises(FileNotFoundError, match="Make the scenes first: hfgan prepare-scenes --out nowhere"):
         run_blobgan("data.source=nowhere/scenes-64-train.parquet")
 
