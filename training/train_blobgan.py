@@ -45,6 +45,7 @@ from hfgan.training import (
     GANOptimConfig,
     GANRunConfig,
     check_finite,
+    check_non_negative,
     load_training_images,
     make_evaluator,
     run_main,
@@ -87,6 +88,9 @@ class LossConfig:
     overlap_weight: float = MISSING
 
 
+PENALTY_WEIGHTS = ("size_floor_weight", "share_floor_weight", "overlap_weight")  # LossConfig's blob terms; 0: off
+
+
 @dataclass
 class JitterConfig:
     xy: float = MISSING
@@ -115,9 +119,7 @@ def samples_beside_layouts(pipe: BlobGANPipeline, latents: torch.Tensor, per_row
 def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
     cfg = validate_config(cfg, TrainBlobGANConfig)
-    for key in ("size_floor_weight", "share_floor_weight", "overlap_weight"):  # a negative one rewards what it charges
-        if cfg.loss[key] < 0:
-            raise ValueError(f"loss.{key} must be >= 0 (0: off), got {cfg.loss[key]}")
+    check_non_negative(cfg, *(f"loss.{key}" for key in PENALTY_WEIGHTS))  # a negative one rewards what it charges
     augment = DiffAugment(list(cfg.augment.policy))  # an unknown transform fails now, not at the first step
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     rank, world = accelerator.process_index, accelerator.num_processes
@@ -198,7 +200,7 @@ def train(cfg: DictConfig) -> dict:
                 loss = loss + cfg.loss.overlap_weight * blob_overlap(opacities)["loss"]
             return loss
 
-        penalised = cfg.loss.size_floor_weight or cfg.loss.share_floor_weight or cfg.loss.overlap_weight
+        penalised = any(cfg.loss[key] for key in PENALTY_WEIGHTS)
 
         while run.next_step():
             step = run.step

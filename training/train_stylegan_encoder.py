@@ -49,7 +49,8 @@ from hfgan.models.stylegan.encoder import SPACES
 from hfgan.metrics.registry import metric_names  # metrics.metrics names -> their result keys
 from hfgan.perceptual import perceptual_distance
 from hfgan.pipelines.image_processor import to_pil_images
-from hfgan.training import check_finite, load_training_images, run_main, step_seed, validate_config
+from hfgan.training import check_finite, check_non_negative, load_training_images, run_main, step_seed, \
+    validate_config
 from hfgan.training.inversion import EncoderModelConfig, EncoderRunConfig, FrozenNetworks, InversionLossConfig, \
     check_encoder_config, inversion_scalars
 from hfgan.utils import make_image_grid
@@ -78,8 +79,7 @@ def train(cfg: DictConfig) -> dict:
     """Run one training; returns a summary (steps, images seen, wall time, output paths, metrics, why it stopped)."""
     cfg = validate_config(cfg, TrainStyleGANEncoderConfig)
     check_encoder_config(cfg, METRICS)
-    if cfg.loss.delta_weight < 0:
-        raise ValueError(f"loss.delta_weight must be >= 0, got {cfg.loss.delta_weight}")
+    check_non_negative(cfg, "loss.delta_weight")
     if cfg.model.space not in SPACES:
         raise ValueError(f"model.space={cfg.model.space!r}: choose one of {', '.join(SPACES)}")
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())

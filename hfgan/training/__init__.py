@@ -25,6 +25,7 @@ _MODULES = {  # where each public name lives; imported on first use
         "MetricsConfig",
         "RunConfig",
         "ScheduleConfig",
+        "check_non_negative",
         "validate_config",
     ],
     ".ema": ["EMA", "recalibrate_batch_norm"],
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
         MetricsConfig,
         RunConfig,
         ScheduleConfig,
+        check_non_negative,
         validate_config,
     )
     from .ema import EMA, recalibrate_batch_norm

@@ -138,3 +138,12 @@ def validate_config(cfg: DictConfig, schema: type) -> DictConfig:
         raise ValueError("hub.push=true needs hub.repo_id=<user>/<name>")
     OmegaConf.set_readonly(typed, True)
     return typed
+
+
+def check_non_negative(cfg: DictConfig, *keys: str) -> None:
+    """A `ValueError` naming the first of `keys` (dotted, e.g. "loss.pixel_weight") whose value is negative: for
+    weights and other amounts the schema can only type as floats."""
+    for key in keys:
+        value = OmegaConf.select(cfg, key)
+        if value < 0:
+            raise ValueError(f"{key} must be >= 0, got {value}")

@@ -11,7 +11,7 @@ import torch
 from omegaconf import MISSING, DictConfig
 
 from ..metrics.registry import INVERSION_METRICS
-from .config import RunConfig
+from .config import RunConfig, check_non_negative
 
 
 @dataclass
@@ -69,9 +69,7 @@ def check_encoder_config(cfg: DictConfig, metrics=tuple(INVERSION_METRICS)) -> N
     if not 0 <= cfg.truncation.min <= cfg.truncation.max:
         raise ValueError(f"truncation.min and truncation.max must satisfy 0 <= min <= max, got "
                          f"{cfg.truncation.min} and {cfg.truncation.max}")
-    for key in ("latent_weight", "pixel_weight"):
-        if cfg.loss[key] < 0:
-            raise ValueError(f"loss.{key} must be >= 0, got {cfg.loss[key]}")
+    check_non_negative(cfg, "loss.latent_weight", "loss.pixel_weight")
     unknown = [m for m in cfg.metrics.metrics if m not in metrics]
     if unknown:
         raise ValueError(f"metrics.metrics: unknown inversion metric(s) {unknown}; choose from {', '.join(metrics)}")
