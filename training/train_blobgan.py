@@ -96,6 +96,7 @@ class JitterConfig:
     xy: float = MISSING
     size: float = MISSING
     angle: float = MISSING
+    move_one: float = MISSING
 
 
 @dataclass
@@ -174,7 +175,8 @@ def train(cfg: DictConfig) -> dict:
                 "loss": f"non-saturating logistic, lazy R1 (gamma {cfg.loss.r1_gamma}, every {cfg.loss.r1_every} steps)",
                 "augmentation": augment.description,
                 "blobs": f"{m.num_blobs}, jittered by xy ±{cfg.jitter.xy}, size ±{cfg.jitter.size}, "
-                f"angle ±{cfg.jitter.angle} while training",
+                f"angle ±{cfg.jitter.angle} while training"
+                + (f"; one blob per image moved {cfg.jitter.move_one}" if cfg.jitter.move_one else ""),
             },
         )
 
@@ -185,7 +187,8 @@ def train(cfg: DictConfig) -> dict:
             """Generated images from jittered layouts (the layout kept for logging), (B, 3, S, S)."""
             z = torch.randn(cfg.batch_size, m.latent_dim, device=device)
             layouts[:] = [layout_net(z)]  # before jitter: what the model chose, for logging
-            return generator(layouts[0].jittered(jitter.xy, jitter.size, jitter.angle)).sample
+            layout = layouts[0].jittered(jitter.xy, jitter.size, jitter.angle)
+            return generator(layout.one_moved(jitter.move_one) if jitter.move_one else layout).sample
 
         def blob_penalties() -> torch.Tensor:
             """Keeps every blob index's mean size above loss.size_floor and its mean share of the image (composite

@@ -1,5 +1,7 @@
 """BlobLayout edits return new layouts that splat as expected; render_layout draws them."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -38,6 +40,22 @@ def test_moving_a_blob_moves_what_it_covers_the_same_way():
     change = (moved.splat("structure", [32])[0] - layout.splat("structure", [32])[0]).abs().sum(1)[0]  # (S, S)
     gained = (visible(moved, 1) - visible(layout, 1)).clamp_min(0)
     assert centroid(change * (gained > 0.05))[0] > centroid(change)[0]  # the rendered change grows on the right
+
+
+def test_one_moved_moves_one_blob_per_image_by_the_distance():
+    layout = make_layout(batch=64, k=3)
+    xs = layout.xs.clone().requires_grad_()
+    moved = dataclasses.replace(layout, xs=xs).one_moved(0.2, generator=torch.Generator().manual_seed(0))
+    step = torch.stack([moved.xs - layout.xs, moved.ys - layout.ys], dim=-1).norm(dim=-1)  # (B, K)
+    assert torch.equal((step > 1e-6).sum(1), torch.ones(64, dtype=torch.long))  # one blob in each image
+    assert torch.allclose(step.max(1).values, torch.full((64,), 0.2))
+    assert len(set(step.argmax(1).tolist())) == 3  # every index gets picked
+    directions = torch.stack([moved.xs - layout.xs, moved.ys - layout.ys], dim=-1).sum(1) / 0.2  # (B, 2) unit
+    assert directions[:, 0].min() < -0.5 < 0.5 < directions[:, 0].max()  # left and right, up and down
+    assert directions[:, 1].min() < -0.5 < 0.5 < directions[:, 1].max()
+    assert torch.equal(moved.sizes, layout.sizes) and torch.equal(moved.style, layout.style)
+    moved.xs.sum().backward()
+    assert torch.equal(xs.grad, torch.ones_like(xs))  # differentiable: the move is added to the layout's own xs
 
 
 def test_resize_remove_restyle_duplicate():

@@ -74,6 +74,15 @@ def test_blob_penalties_reach_the_generator_loss(run_blobgan, tmp_path):
     assert len(overlap) == 2 and all(p > 1 for p in overlap)
 
 
+def test_moving_one_blob_per_image_changes_what_the_discriminator_sees(run_blobgan, tmp_path):
+    run_blobgan("max_steps=2", output_dir=tmp_path / "still")
+    run_blobgan("max_steps=2", "jitter.move_one=0.3", output_dir=tmp_path / "moved")
+    still, moved = losses(tmp_path / "still"), losses(tmp_path / "moved")
+    assert still[1][3] != moved[1][3]  # same seed: the fakes differ, so D(fake) at step 1 does
+    card = (tmp_path / "moved" / "release" / "README.md").read_text()
+    assert "while training; one blob per image moved 0.3" in card
+
+
 def test_bad_configs_are_errors_naming_the_key(run_blobgan):
     with pytest.raises(ValueError, match="model.colour"):
         run_blobgan("+model.colour=red")

@@ -90,6 +90,18 @@ class BlobLayout:
         return self._with(xs=self.xs + noise(self.xs, xy), ys=self.ys + noise(self.ys, xy),
                           sizes=self.sizes + noise(self.sizes, size), angles=self.angles + noise(self.angles, angle))
 
+    def one_moved(self, distance: float, generator: torch.Generator | None = None) -> BlobLayout:
+        """In every image, one blob picked at random moved `distance` (image fractions) in a random direction: a move
+        as large as an edit's, where `jittered` moves every blob a little. An object drawn by several blobs comes
+        apart under it, so a discriminator that sees such layouts' images charges for drawing one object with several
+        blobs. Differentiable with respect to the layout."""
+        b, k = self.xs.shape
+        pick = torch.randint(k, (b,), generator=generator, device=self.xs.device)
+        theta = 2 * torch.pi * torch.rand(b, generator=generator, device=self.xs.device, dtype=self.xs.dtype)
+        chosen = torch.nn.functional.one_hot(pick, k).to(self.xs.dtype)  # (B, K): 1 at the moved blob
+        return self._with(xs=self.xs + distance * theta.cos()[:, None] * chosen,
+                          ys=self.ys + distance * theta.sin()[:, None] * chosen)
+
     # ------------------------------------------------------------------------------------------------------ edits
 
     def _check(self, i: int) -> int:
