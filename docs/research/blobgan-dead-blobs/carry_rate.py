@@ -2,7 +2,7 @@
 blob carries (moving the blob moves the object). With --scenes, the same for the layouts the release's encoder
 inverts the first N real scenes into (optionally refined): how editable an inversion is.
 
-    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/carry_rate.py RELEASE [N=32] > out.json
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/carry_rate.py RELEASE [N=32] [--dx 0.2] > out.json
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/carry_rate.py RELEASE 64 \
         --scenes data/scenes/scenes-64-test.parquet --refine-steps 100
 
@@ -53,6 +53,7 @@ def main():
     parser.add_argument("n", type=int, nargs="?", default=32)
     parser.add_argument("--scenes", help="a scenes parquet: invert its first n images instead of sampling")
     parser.add_argument("--refine-steps", type=int, default=0, help="with --scenes: refine the encoder's layouts")
+    parser.add_argument("--dx", type=float, default=DX, help="how far each blob is moved, in image widths")
     args = parser.parse_args()
     release, n = args.release, args.n
     pipe = BlobGANPipeline.from_pretrained(release)
@@ -67,14 +68,14 @@ def main():
         with torch.no_grad():
             layout = net(torch.randn(n, net.config.latent_dim))
     size = gen.config.image_size if hasattr(gen.config, "image_size") else render(gen, layout[:1]).shape[-1]
-    px = round(DX * size)
+    px = round(args.dx * size)
     empty = layout
     for k in range(layout.num_blobs):
         empty = empty.remove(k)
     image, background = render(gen, layout), render(gen, empty)
     objects = object_mask(image, background)
     visible = visible_blobs(layout, size)  # (N, K)
-    moved_masks = {k: object_mask(render(gen, layout.move(k, dx=DX)), background) for k in range(layout.num_blobs)}
+    moved_masks = {k: object_mask(render(gen, layout.move(k, dx=args.dx)), background) for k in range(layout.num_blobs)}
     per_sample, counts, carried_total, objects_total = [], [], 0, 0
     for i in range(n):
         labels, num = ndimage.label(objects[i])
@@ -97,7 +98,7 @@ def main():
             per_sample.append(carried / len(comps))
     print(json.dumps({
         "release": release, "scenes": args.scenes, "refine_steps": args.refine_steps, "samples": n,
-        "threshold": THRESHOLD, "min_area": MIN_AREA, "dx": DX,
+        "threshold": THRESHOLD, "min_area": MIN_AREA, "dx": args.dx,
         "visible_blobs_per_sample": round(float(visible.float().sum(1).mean()), 3),
         "objects_per_sample": round(float(np.mean(counts)), 3),
         "carried_share_mean_over_samples": round(float(np.mean(per_sample)), 3) if per_sample else None,
