@@ -92,9 +92,9 @@ class BlobLayout:
 
     def one_moved(self, distance: float, generator: torch.Generator | None = None) -> BlobLayout:
         """In every image, one blob picked at random moved `distance` (image fractions) in a random direction: a move
-        as large as an edit's, where `jittered` moves every blob a little. An object drawn by several blobs comes
-        apart under it, so a discriminator that sees such layouts' images charges for drawing one object with several
-        blobs. Differentiable with respect to the layout."""
+        as large as an edit's, where `jittered` moves every blob a little. Meant to let a discriminator see an object
+        drawn by several blobs come apart; in training it did not raise how often a blob carries an object
+        (docs/research/blobgan-dead-blobs, round 10). Differentiable with respect to the layout."""
         b, k = self.xs.shape
         pick = torch.randint(k, (b,), generator=generator, device=self.xs.device)
         theta = 2 * torch.pi * torch.rand(b, generator=generator, device=self.xs.device, dtype=self.xs.dtype)
