@@ -153,6 +153,37 @@ def blob_overlap(opacities: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"loss": (opacities.sum(1) - coverage).mean()}
 
 
+def shift_pixels(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """`x` (..., H, W) moved `dx` pixels right and `dy` down; what leaves the frame is dropped, what enters is 0."""
+    h, w = x.shape[-2:]
+    out = torch.zeros_like(x)
+    if abs(dx) < w and abs(dy) < h:
+        out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = \
+            x[..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)]
+    return out
+
+
+def blob_move_consistency(
+    image: torch.Tensor, moved: torch.Tensor, alpha: torch.Tensor, moved_alpha: torch.Tensor, dx: int, dy: int
+) -> dict[str, torch.Tensor]:
+    """Whether a moved blob took what it drew along and left the rest as it was (BlobGAN; not in the paper;
+    docs/research/blobgan-dead-blobs, round 11). `image` and `moved` (B, C, S, S): a layout's rendering and the same
+    layout's with one blob per image moved (dx, dy) whole pixels, drawn with the same noise; `alpha` and
+    `moved_alpha` (B, S, S): that blob's composite alpha before and after.
+
+    - `carried`: in the blob's new footprint, |moved - image shifted by (dx, dy)|;
+    - `kept`: outside both footprints, |moved - image|;
+    each a mean weighted by its footprint (moved_alpha; 1 - max(alpha, moved_alpha)), so a smaller blob is not a
+    cheaper one. `image` and the alphas are targets and weights, without gradients: only the moved rendering is
+    pulled. `loss` is their sum."""
+    target = shift_pixels(image.detach(), dx, dy)  # (B, C, S, S): what the blob drew, where it now is
+    weight = (moved_alpha * shift_pixels(torch.ones_like(alpha), dx, dy)).detach()[:, None]  # (B, 1, S, S)
+    carried = (weight * (moved - target).abs()).sum() / (weight.sum() * image.shape[1]).clamp_min(1e-8)
+    rest = (1 - torch.maximum(alpha, moved_alpha)).detach()[:, None]  # (B, 1, S, S): neither footprint
+    kept = (rest * (moved - image.detach()).abs()).sum() / (rest.sum() * image.shape[1]).clamp_min(1e-8)
+    return {"loss": carried + kept, "carried": carried.detach(), "kept": kept.detach()}
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # BlobGAN inversion: an encoder E maps images to the raw layout vector beta; the frozen generator G renders it back.
 

@@ -190,6 +190,50 @@ def test_blob_overlap_is_the_alpha_mass_hidden_by_blobs_in_front():
     assert blob_overlap(three.flip(1))["loss"].item() == pytest.approx(hidden.item(), rel=1e-5)
 
 
+def test_shift_pixels_moves_content_and_fills_with_zeros():
+    from hfgan.losses import shift_pixels
+
+    x = torch.arange(1.0, 17.0).reshape(1, 4, 4)
+    right_down = shift_pixels(x, 1, 2)
+    assert torch.equal(right_down[0, 2:, 1:], x[0, :2, :3])
+    assert right_down[0, :2].sum() == right_down[0, :, 0].sum() == 0  # what entered the frame
+    assert torch.equal(shift_pixels(shift_pixels(x, -1, -2), 1, 2)[0, 2:, 1:], x[0, 2:, 1:])  # back, what stayed in
+    assert torch.equal(shift_pixels(x, 0, 0), x) and shift_pixels(x, 4, 0).abs().sum() == 0
+
+
+def test_blob_move_consistency_is_zero_when_the_blob_carries_its_content_and_the_rest_stays():
+    from hfgan.losses import blob_move_consistency, shift_pixels
+
+    torch.manual_seed(0)
+    background = torch.rand(1, 3, 1, 1).expand(2, 3, 16, 16)
+    alpha = torch.zeros(2, 16, 16)
+    alpha[:, 4:8, 4:8] = 1  # the blob's footprint before the move
+    moved_alpha = shift_pixels(alpha, 3, 2)
+    blob = torch.rand(2, 3, 16, 16)
+    image = background * (1 - alpha[:, None]) + blob * alpha[:, None]
+    carried_along = background * (1 - moved_alpha[:, None]) + shift_pixels(blob, 3, 2) * moved_alpha[:, None]
+    out = blob_move_consistency(image, carried_along, alpha, moved_alpha, 3, 2)
+    assert out["loss"].item() == pytest.approx(0.0, abs=1e-6)
+    # the blob moved but its content stayed behind: the new footprint is wrong, the outside still right
+    left_behind = blob_move_consistency(image, image.clone().requires_grad_(), alpha, moved_alpha, 3, 2)
+    assert left_behind["carried"] > 0.05 and left_behind["kept"] == pytest.approx(0.0, abs=1e-6)
+    # a change away from both footprints is charged to `kept`
+    elsewhere = carried_along.clone()
+    elsewhere[:, :, 12:, 12:] += 1
+    assert blob_move_consistency(image, elsewhere, alpha, moved_alpha, 3, 2)["kept"] > 0.05
+    # only the moved rendering gets gradients; the footprint's size does not change the carried term's scale
+    moved = image.clone().requires_grad_()
+    source = image.clone().requires_grad_()
+    blob_move_consistency(source, moved, alpha, moved_alpha, 3, 2)["loss"].backward()
+    assert source.grad is None and moved.grad.abs().sum() > 0
+    noise = torch.rand(2, 3, 16, 16)  # |noise - noise shifted| is alike everywhere: only the footprint's size differs
+    large = torch.zeros(2, 16, 16)
+    large[:, 2:10, 2:10] = 1
+    small_term, large_term = (blob_move_consistency(noise, noise, a, shift_pixels(a, 3, 2), 3, 2)["carried"]
+                              for a in (alpha, large))
+    assert 0.7 < large_term / small_term < 1.4  # a mean over the footprint: a sum would be 4x (64 against 16 px)
+
+
 def test_noise_regularization_scores_smooth_maps_high_and_is_per_image():
     from hfgan.losses import noise_regularization
 

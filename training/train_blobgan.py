@@ -25,6 +25,8 @@ Everything around the D and G steps (output folder, resume, logging, checkpoints
 
 from __future__ import annotations
 
+import contextlib
+import math
 from dataclasses import dataclass, field
 
 import hydra
@@ -35,7 +37,7 @@ from omegaconf import MISSING, DictConfig
 from common import training_run
 from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobGANPipeline, BlobLayoutNet, render_layout
 from hfgan.augment import DiffAugment
-from hfgan.losses import blob_overlap, blob_share_floor, blob_size_floor
+from hfgan.losses import blob_move_consistency, blob_overlap, blob_share_floor, blob_size_floor
 from hfgan.metrics.inversion import blob_usage
 from hfgan.models.blobgan.splat import blob_alphas, blob_opacities
 from hfgan.steps import gan_scalars, gan_step
@@ -86,9 +88,12 @@ class LossConfig:
     share_floor: float = MISSING
     share_floor_weight: float = MISSING
     overlap_weight: float = MISSING
+    move_consistency_weight: float = MISSING
+    move_consistency_distance: float = MISSING
 
 
-PENALTY_WEIGHTS = ("size_floor_weight", "share_floor_weight", "overlap_weight")  # LossConfig's blob terms; 0: off
+# LossConfig's blob terms; 0: off
+PENALTY_WEIGHTS = ("size_floor_weight", "share_floor_weight", "overlap_weight", "move_consistency_weight")
 
 
 @dataclass
@@ -107,6 +112,22 @@ class TrainBlobGANConfig(GANRunConfig):
     jitter: JitterConfig = field(default_factory=JitterConfig)
     ema: EMAConfig = field(default_factory=EMAConfig)
     truncation_samples: int = MISSING
+
+
+def rng_state(device: torch.device) -> tuple:
+    """The random state that the next draws on `device` use (the CPU's, and the GPU's on CUDA)."""
+    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+
+@contextlib.contextmanager
+def restored_rng(state: tuple, device: torch.device):
+    """Draws inside repeat those made after `rng_state` returned `state`; the draws after the block are as if the
+    block had drawn nothing."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.set_rng_state(state[0])
+        if state[1] is not None:
+            torch.cuda.set_rng_state(state[1], device)
+        yield
 
 
 def samples_beside_layouts(pipe: BlobGANPipeline, latents: torch.Tensor, per_row: int = 8):
@@ -181,19 +202,41 @@ def train(cfg: DictConfig) -> dict:
         )
 
         # ---- the loop
-        jitter, layouts = cfg.jitter, []
+        jitter, layouts, drawn = cfg.jitter, [], {}
+        if cfg.loss.move_consistency_weight and world > 1:
+            raise ValueError("loss.move_consistency_weight renders twice per step, tested only in one process: "
+                             "run it without accelerate's multi-process launch")
 
         def generate() -> torch.Tensor:
             """Generated images from jittered layouts (the layout kept for logging), (B, 3, S, S)."""
             z = torch.randn(cfg.batch_size, m.latent_dim, device=device)
             layouts[:] = [layout_net(z)]  # before jitter: what the model chose, for logging
             layout = layouts[0].jittered(jitter.xy, jitter.size, jitter.angle)
-            return generator(layout.one_moved(jitter.move_one) if jitter.move_one else layout).sample
+            layout = layout.one_moved(jitter.move_one) if jitter.move_one else layout
+            drawn.update(layout=layout, rng=rng_state(device))  # the noise the image draws, to draw it again
+            drawn["image"] = generator(layout).sample
+            return drawn["image"]
+
+        def move_consistency() -> torch.Tensor:
+            """loss.move_consistency_weight's term: the step's fakes rendered again, with the same noise, with one
+            blob per image moved loss.move_consistency_distance in a random direction (whole pixels)."""
+            layout, image = drawn["layout"], drawn["image"]
+            theta = 2 * torch.pi * torch.rand(()).item()
+            dx, dy = (round(cfg.loss.move_consistency_distance * image_size * f(theta)) for f in (math.cos, math.sin))
+            pick = torch.randint(layout.num_blobs, (len(layout),), device=device)
+            moved_layout = layout.blobs_moved(pick, dx / image_size, dy / image_size)
+            with restored_rng(drawn["rng"], device):
+                moved = generator(moved_layout).sample
+            rows = torch.arange(len(layout), device=device)
+            with torch.no_grad():  # weights, not targets of the loss
+                alpha, moved_alpha = (blob_alphas(*lay.splat_args(), image_size)[rows, pick + 1]  # (B, S, S)
+                                      for lay in (layout, moved_layout))
+            return blob_move_consistency(image, moved, alpha, moved_alpha, dx, dy)["loss"]
 
         def blob_penalties() -> torch.Tensor:
             """Keeps every blob index's mean size above loss.size_floor and its mean share of the image (composite
-            alpha on the input grid) above loss.share_floor, and charges the blobs' overlap on that grid; each off
-            with weight 0."""
+            alpha on the input grid) above loss.share_floor, charges the blobs' overlap on that grid, and a moved
+            blob that does not carry what it drew (`move_consistency`); each off with weight 0."""
             loss = cfg.loss.size_floor_weight * blob_size_floor(layouts[0].sizes, cfg.loss.size_floor)["loss"]
             if cfg.loss.share_floor_weight:
                 alphas = blob_alphas(*layouts[0].splat_args(), m.input_size)  # (B, K + 1, S, S)
@@ -201,6 +244,8 @@ def train(cfg: DictConfig) -> dict:
             if cfg.loss.overlap_weight:
                 opacities = blob_opacities(*layouts[0].splat_args(), m.input_size)  # (B, K, S, S)
                 loss = loss + cfg.loss.overlap_weight * blob_overlap(opacities)["loss"]
+            if cfg.loss.move_consistency_weight:
+                loss = loss + cfg.loss.move_consistency_weight * move_consistency()
             return loss
 
         penalised = any(cfg.loss[key] for key in PENALTY_WEIGHTS)

@@ -72,6 +72,12 @@ def test_blob_penalties_reach_the_generator_loss(run_blobgan, tmp_path):
     assert len(size) == 2 and all(p > 40 for p in size)
     overlap = penalties("loss.overlap_weight=1000")  # the tiny model's blobs overlap by about 0.002 of the image
     assert len(overlap) == 2 and all(p > 1 for p in overlap)
+    # a blob moved 0 px re-renders the fake exactly, noise included; moved 0.3 of the width, it does not carry its
+    # content (the debug model is untrained)
+    still = penalties("loss.move_consistency_weight=1", "loss.move_consistency_distance=0")
+    assert len(still) == 2 and all(p < 1e-6 for p in still)
+    moved = penalties("loss.move_consistency_weight=1", "loss.move_consistency_distance=0.3")
+    assert len(moved) == 2 and all(p > 1e-3 for p in moved)
 
 
 def test_moving_one_blob_per_image_changes_what_the_discriminator_sees(run_blobgan, tmp_path):

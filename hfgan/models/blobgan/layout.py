@@ -98,9 +98,15 @@ class BlobLayout:
         b, k = self.xs.shape
         pick = torch.randint(k, (b,), generator=generator, device=self.xs.device)
         theta = 2 * torch.pi * torch.rand(b, generator=generator, device=self.xs.device, dtype=self.xs.dtype)
-        chosen = torch.nn.functional.one_hot(pick, k).to(self.xs.dtype)  # (B, K): 1 at the moved blob
-        return self._with(xs=self.xs + distance * theta.cos()[:, None] * chosen,
-                          ys=self.ys + distance * theta.sin()[:, None] * chosen)
+        return self.blobs_moved(pick, distance * theta.cos(), distance * theta.sin())
+
+    def blobs_moved(self, index: torch.Tensor, dx: torch.Tensor | float, dy: torch.Tensor | float) -> BlobLayout:
+        """In image n, blob `index[n]` moved by (dx[n], dy[n]) in image fractions (`index` (B,) integers; `dx`, `dy`
+        (B,) or one number for every image): `move` with a blob of each image's own. Differentiable with respect to
+        the layout."""
+        chosen = torch.nn.functional.one_hot(index, self.num_blobs).to(self.xs.dtype)  # (B, K): 1 at the moved blob
+        dx, dy = (torch.as_tensor(d, dtype=self.xs.dtype, device=self.xs.device).expand(len(self)) for d in (dx, dy))
+        return self._with(xs=self.xs + dx[:, None] * chosen, ys=self.ys + dy[:, None] * chosen)
 
     # ------------------------------------------------------------------------------------------------------ edits
 
