@@ -175,7 +175,7 @@ def blob_move_consistency(
     - `kept`: outside both footprints, |moved - image|;
     each a mean weighted by its footprint (moved_alpha; 1 - max(alpha, moved_alpha)), so a smaller blob is not a
     cheaper one. `image` and the alphas are targets and weights, without gradients: only the moved rendering is
-    pulled. `loss` is their sum."""
+    pulled. `loss` is their sum. In training (weight 1) it made blobs larger and carried less, not more (round 11)."""
     target = shift_pixels(image.detach(), dx, dy)  # (B, C, S, S): what the blob drew, where it now is
     weight = (moved_alpha * shift_pixels(torch.ones_like(alpha), dx, dy)).detach()[:, None]  # (B, 1, S, S)
     carried = (weight * (moved - target).abs()).sum() / (weight.sum() * image.shape[1]).clamp_min(1e-8)
