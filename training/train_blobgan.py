@@ -25,7 +25,6 @@ Everything around the D and G steps (output folder, resume, logging, checkpoints
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -54,6 +53,7 @@ from hfgan.training import (
     step_seed,
     validate_config,
 )
+from hfgan.training.checkpoint import capture_rng_state, restore_rng_state
 from hfgan.utils import make_image_grid
 
 
@@ -112,22 +112,6 @@ class TrainBlobGANConfig(GANRunConfig):
     jitter: JitterConfig = field(default_factory=JitterConfig)
     ema: EMAConfig = field(default_factory=EMAConfig)
     truncation_samples: int = MISSING
-
-
-def rng_state(device: torch.device) -> tuple:
-    """The random state that the next draws on `device` use (the CPU's, and the GPU's on CUDA)."""
-    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-
-
-@contextlib.contextmanager
-def restored_rng(state: tuple, device: torch.device):
-    """Draws inside repeat those made after `rng_state` returned `state`; the draws after the block are as if the
-    block had drawn nothing."""
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.set_rng_state(state[0])
-        if state[1] is not None:
-            torch.cuda.set_rng_state(state[1], device)
-        yield
 
 
 def samples_beside_layouts(pipe: BlobGANPipeline, latents: torch.Tensor, per_row: int = 8):
@@ -213,7 +197,7 @@ def train(cfg: DictConfig) -> dict:
             layouts[:] = [layout_net(z)]  # before jitter: what the model chose, for logging
             layout = layouts[0].jittered(jitter.xy, jitter.size, jitter.angle)
             layout = layout.one_moved(jitter.move_one) if jitter.move_one else layout
-            drawn.update(layout=layout, rng=rng_state(device))  # the noise the image draws, to draw it again
+            drawn.update(layout=layout, rng=capture_rng_state())  # the noise the image draws, to draw it again
             drawn["image"] = generator(layout).sample
             return drawn["image"]
 
@@ -225,8 +209,12 @@ def train(cfg: DictConfig) -> dict:
             dx, dy = (round(cfg.loss.move_consistency_distance * image_size * f(theta)) for f in (math.cos, math.sin))
             pick = torch.randint(layout.num_blobs, (len(layout),), device=device)
             moved_layout = layout.blobs_moved(pick, dx / image_size, dy / image_size)
-            with restored_rng(drawn["rng"], device):
+            after = capture_rng_state()
+            restore_rng_state(drawn["rng"])  # the fake's noise, drawn again
+            try:
                 moved = generator(moved_layout).sample
+            finally:
+                restore_rng_state(after)  # later draws as if this render had drawn nothing
             rows = torch.arange(len(layout), device=device)
             with torch.no_grad():  # weights, not targets of the loss
                 alpha, moved_alpha = (blob_alphas(*lay.splat_args(), image_size)[rows, pick + 1]  # (B, S, S)
