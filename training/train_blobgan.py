@@ -67,6 +67,7 @@ class BlobGANModelConfig:  # training/configs/model/blobgan_*.yaml
     layout_layers: int = MISSING
     blob_variance: float = MISSING
     shared_blob_head: bool = MISSING
+    max_aspect_ratio: float | None = MISSING
     input_size: int = MISSING
     g_channel_base: int = MISSING
     g_channel_max: int = MISSING
@@ -140,7 +141,7 @@ def train(cfg: DictConfig) -> dict:
         torch.manual_seed(cfg.seed)
         m = cfg.model
         layout_net = BlobLayoutNet(m.latent_dim, m.num_blobs, m.structure_dim, m.style_dim, m.layout_hidden_dim,
-                                   m.layout_layers, m.blob_variance, m.shared_blob_head)
+                                   m.layout_layers, m.blob_variance, m.shared_blob_head, m.max_aspect_ratio)
         generator = BlobGANGenerator(image_size, m.input_size, m.structure_dim, m.style_dim, m.g_channel_base,
                                      m.g_channel_max)
         discriminator = BlobGANDiscriminator(image_size, m.d_channel_base, m.d_channel_max)

@@ -144,7 +144,7 @@ def train(cfg: DictConfig) -> dict:
         torch.manual_seed(cfg.seed)
         c = layout_net.config
         encoder = BlobGANEncoder(image_size, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance,
-                                 cfg.model.channel_base, cfg.model.channel_max)
+                                 cfg.model.channel_base, cfg.model.channel_max, max_aspect_ratio=c.max_aspect_ratio)
         encoder.check_compatible(source)
         if cfg.model.init == "discriminator":
             encoder.init_from_discriminator(discriminator)

@@ -31,14 +31,15 @@ def training_sizes(model_config: str, image_size: int) -> dict[str, dict]:
     return {
         "layout_net": {"latent_dim": m["latent_dim"], "num_blobs": m["num_blobs"], **features,
                        "hidden_dim": m["layout_hidden_dim"], "num_layers": m["layout_layers"],
-                       "blob_variance": m["blob_variance"], "shared_blob_head": m["shared_blob_head"]},
+                       "blob_variance": m["blob_variance"], "shared_blob_head": m["shared_blob_head"],
+                       "max_aspect_ratio": m["max_aspect_ratio"]},
         "generator": {"image_size": image_size, "input_size": m["input_size"], **features,
                       "channel_base": m["g_channel_base"], "channel_max": m["g_channel_max"]},
         "discriminator": {"image_size": image_size, "channel_base": m["d_channel_base"],
                           "channel_max": m["d_channel_max"]},
         "encoder": {"image_size": image_size, "num_blobs": m["num_blobs"], **features,
-                    "blob_variance": m["blob_variance"], "channel_base": m["d_channel_base"],
-                    "channel_max": m["d_channel_max"]},
+                    "blob_variance": m["blob_variance"], "max_aspect_ratio": m["max_aspect_ratio"],
+                    "channel_base": m["d_channel_base"], "channel_max": m["d_channel_max"]},
     }
 
 

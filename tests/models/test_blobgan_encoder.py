@@ -58,6 +58,10 @@ def test_encoder_and_layout_net_share_one_decoding():
     encoder = BlobGANEncoder(**TINY)
     out = encoder(torch.rand(2, 3, 16, 16) * 2 - 1)
     assert same_layout(out.layout, net.decode(out.raw))
+    capped_net, capped_encoder = tiny_layout_net(max_aspect_ratio=1.5), BlobGANEncoder(**TINY, max_aspect_ratio=1.5)
+    capped_encoder.check_compatible(capped_net)
+    assert same_layout(capped_encoder.decode(out.raw), capped_net.decode(out.raw))
+    assert not same_layout(capped_encoder.decode(out.raw * 50), encoder.decode(out.raw * 50))  # the cap is applied
     with pytest.raises(ValueError, match=r"a raw layout of 3 blobs .* has shape \(batch_size, 57\), got \(2, 50\)"):
         decode_layout(torch.zeros(2, 50), 3, 4, 5, 0.01)
 
@@ -126,6 +130,8 @@ def test_a_mismatched_encoder_is_refused_naming_the_mismatch():
         encoder.check_compatible(tiny_layout_net(style_dim=6))
     with pytest.raises(ValueError, match=r"blob_variance=0.01 here but 0.02 in the BlobLayoutNet"):
         encoder.check_compatible(tiny_layout_net(blob_variance=0.02))
+    with pytest.raises(ValueError, match=r"max_aspect_ratio=None here but 2.0 in the BlobLayoutNet"):
+        encoder.check_compatible(tiny_layout_net(max_aspect_ratio=2.0))
     with pytest.raises(ValueError, match=r"structure_dim=4 here but 6 in the BlobGANGenerator; image_size=16 here but "
                                          r"32 in the BlobGANGenerator"):
         encoder.check_compatible(tiny_generator(structure_dim=6, image_size=32))

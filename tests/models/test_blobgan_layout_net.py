@@ -66,6 +66,27 @@ def test_extreme_shape_logits_stay_finite():
     torch.testing.assert_close(layout.shapes.prod(-1), torch.full((2, 3), net.config.blob_variance**2))
 
 
+def test_max_aspect_ratio_bounds_every_blob_and_survives_save_load(tmp_path):
+    """`max_aspect_ratio` r: however far the shape logits go, a blob's long axis is at most r times its short one,
+    the area still set by s alone; the bound reaches 2 (it is a bound, not a shrink) and travels with the weights."""
+    torch.manual_seed(0)
+    net = BlobLayoutNet(**TINY, max_aspect_ratio=2.0)
+    with torch.no_grad():
+        net.blobs.bias.view(3, -1)[:, 3:5] = torch.tensor([[-300.0, 300.0], [300.0, -300.0], [0.0, 0.0]])
+    layout = net(torch.randn(4, 8))
+    axes = layout.shapes.sqrt()  # standard deviations along the two axes
+    ratio = axes.max(-1).values / axes.min(-1).values  # (B, K)
+    torch.testing.assert_close(ratio[:, :2], torch.full((4, 2), 2.0))  # saturated logits reach the bound exactly
+    assert ratio.max() <= 2.0 + 1e-5
+    torch.testing.assert_close(layout.shapes.prod(-1), torch.full((4, 3), 0.01**2))
+    net.save_pretrained(tmp_path)
+    assert BlobLayoutNet.from_pretrained(tmp_path).config.max_aspect_ratio == 2.0
+    assert BlobLayoutNet(**TINY).config.max_aspect_ratio is None  # the default: the 101 variance ratio above
+    for bad in (1.0, 0.5):
+        with pytest.raises(ValueError, match=f"max_aspect_ratio must be > 1 .*got {bad}"):
+            BlobLayoutNet(**TINY, max_aspect_ratio=bad)
+
+
 @pytest.mark.parametrize("shared_blob_head", [False, True])
 def test_a_fresh_layout_net_spreads_its_blobs(shared_blob_head):
     """With torch's default init the raw outputs had a std of ~0.1, so every blob of every layout sat at the image's

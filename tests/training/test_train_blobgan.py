@@ -89,6 +89,14 @@ def test_moving_one_blob_per_image_changes_what_the_discriminator_sees(run_blobg
     assert "while training; one blob per image moved 0.3" in card
 
 
+def test_a_cap_on_the_blobs_aspect_ratio_travels_with_the_release(run_blobgan, tmp_path):
+    run_blobgan("max_steps=1", "model.max_aspect_ratio=1.5", output_dir=tmp_path / "capped")
+    pipe = HfGanPipeline.from_pretrained(tmp_path / "capped" / "release")
+    assert pipe.layout_net.config.max_aspect_ratio == 1.5
+    axes = pipe(num_images=4, output_type="pt").layouts.shapes.sqrt()
+    assert (axes.max(-1).values / axes.min(-1).values).max() <= 1.5 + 1e-5
+
+
 def test_bad_configs_are_errors_naming_the_key(run_blobgan):
     with pytest.raises(ValueError, match="model.colour"):
         run_blobgan("+model.colour=red")
@@ -98,6 +106,8 @@ def test_bad_configs_are_errors_naming_the_key(run_blobgan):
         run_blobgan("augment.policy=[color,flip]")
     with pytest.raises(ValueError, match="loss.overlap_weight must be >= 0"):
         run_blobgan("loss.overlap_weight=-1")
+    with pytest.raises(ValueError, match="max_aspect_ratio must be > 1"):
+        run_blobgan("model.max_aspect_ratio=0.5")
     with pytest.raises(FileNotFoundError, match="Make the scenes first: hfgan prepare-scenes --out nowhere"):
         run_blobgan("data.source=nowhere/scenes-64-train.parquet")
 

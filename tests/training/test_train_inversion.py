@@ -124,6 +124,19 @@ def test_the_encoder_can_start_from_the_discriminator(run_inversion, tmp_path, t
     assert not (tmp_path / "refused").exists()
 
 
+def test_the_encoder_decodes_with_the_releases_aspect_cap(run_inversion, tmp_path, tiny_blobgan_release):
+    """A release whose layout network caps the blobs' aspect ratio gets an encoder with the same cap (or its layouts
+    would not mean what the layout network's do)."""
+    import shutil
+
+    capped = tmp_path / "capped"
+    shutil.copytree(tiny_blobgan_release, capped)
+    config_file = capped / "layout_net" / "config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "max_aspect_ratio": 2.0}))
+    run_inversion("max_steps=1", "metrics.every=-1", f"blobgan={capped}", output_dir=tmp_path / "run")
+    assert HfGanPipeline.from_pretrained(tmp_path / "run" / "release").encoder.config.max_aspect_ratio == 2.0
+
+
 def test_bad_configs_are_errors_naming_the_key(run_inversion, tmp_path):
     with pytest.raises(ValueError, match="model.colour"):
         run_inversion("+model.colour=red")

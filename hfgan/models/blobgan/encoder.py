@@ -18,10 +18,10 @@ from diffusers.utils import BaseOutput
 from ..layers.stylegan2 import EqualLinear, ResidualBackbone
 from ..modeling_utils import HfGanModel, check_int, power_of_two
 from .layout import BlobLayout
-from .layout_net import decode_layout, raw_layout_dim
+from .layout_net import decode_layout, raw_layout_dim, shape_floor
 
 # what must agree between the encoder and a layout network or generator it works with
-_LAYOUT_KEYS = ("num_blobs", "structure_dim", "style_dim", "blob_variance", "image_size")
+_LAYOUT_KEYS = ("num_blobs", "structure_dim", "style_dim", "blob_variance", "max_aspect_ratio", "image_size")
 
 
 @dataclass
@@ -57,6 +57,7 @@ class BlobGANEncoder(HfGanModel):
         channel_base (`int`, defaults to 512): Channels at resolution r are `channel_base / r`, ...
         channel_max (`int`, defaults to 64): ... capped at `channel_max`.
         mbstd_group_size (`int`, defaults to 0): Minibatch standard deviation group (0: off, the default).
+        max_aspect_ratio (`float`, *optional*): As the layout network's (it bounds the shapes beta decodes to).
 
     The defaults are the CPU recipe's sizes, as the other BlobGAN classes'; the paper's 256 px sizes are
     `hfgan.models.blobgan.presets.PAPER_256["encoder"]`.
@@ -94,6 +95,7 @@ class BlobGANEncoder(HfGanModel):
         channel_base: int = 512,
         channel_max: int = 64,
         mbstd_group_size: int = 0,
+        max_aspect_ratio: float | None = None,
     ):
         super().__init__()
         power_of_two("image_size", image_size, 4)
@@ -103,6 +105,7 @@ class BlobGANEncoder(HfGanModel):
         check_int("mbstd_group_size", mbstd_group_size, minimum=0)
         if not blob_variance > 0:
             raise ValueError(f"blob_variance must be > 0, got {blob_variance}")
+        shape_floor(max_aspect_ratio)  # raises on a ratio <= 1
         self.backbone = ResidualBackbone(image_size, channel_base, channel_max, mbstd_group_size)
         self.head = EqualLinear(self.backbone.out_features, self.raw_dim)  # (B, C_4) -> (B, raw_dim)
 
@@ -159,7 +162,7 @@ class BlobGANEncoder(HfGanModel):
     def decode(self, raw: torch.Tensor) -> BlobLayout:
         """Raw layout vectors (B, raw_dim) -> a [`BlobLayout`] (`decode_layout` with this encoder's sizes)."""
         c = self.config
-        return decode_layout(raw, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance)
+        return decode_layout(raw, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance, c.max_aspect_ratio)
 
     def forward(self, images: torch.Tensor, return_dict: bool = True):
         """

@@ -12,7 +12,7 @@ from ..modeling_utils import HfGanModel, check_int
 from .layout import BlobLayout
 
 PER_BLOB = 7  # raw outputs per blob besides its features: x, y, s, two shape logits, the angle's 2-vector
-MIN_SHAPE = 0.01  # floor of the shape sigmoids: an aspect ratio (a / b) of at most 101
+MIN_SHAPE = 0.01  # floor of the shape sigmoids: a variance ratio (a / b) of at most 101, axes at most 10.05:1
 
 
 def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -44,6 +44,8 @@ class BlobLayoutNet(HfGanModel):
             and the blob's own fixed random rotation of z, instead of one output layer with K blobs' worth of
             outputs (the paper's). Then no blob index has weights of its own to be born larger or to shrink alone;
             only the depth order tells blobs apart.
+        max_aspect_ratio (`float`, *optional*): The longest a blob's long axis may be against its short one (a
+            ratio > 1; 2 allows ellipses twice as long as wide). `None`, the default, allows about 10:1.
 
     The defaults are the CPU recipe's sizes, as the other BlobGAN classes'; the paper's 256 px sizes are
     `hfgan.models.blobgan.presets.PAPER_256["layout_net"]`.
@@ -75,6 +77,7 @@ class BlobLayoutNet(HfGanModel):
         num_layers: int = 4,
         blob_variance: float = 0.01,
         shared_blob_head: bool = False,
+        max_aspect_ratio: float | None = None,
     ):
         super().__init__()
         for name, value in (("latent_dim", latent_dim), ("num_blobs", num_blobs), ("structure_dim", structure_dim),
@@ -82,6 +85,7 @@ class BlobLayoutNet(HfGanModel):
             check_int(name, value)
         if not blob_variance > 0:
             raise ValueError(f"blob_variance must be > 0, got {blob_variance}")
+        shape_floor(max_aspect_ratio)  # raises on a ratio <= 1
         layers: list[nn.Module] = []
         width = latent_dim
         for _ in range(num_layers):
@@ -150,7 +154,7 @@ class BlobLayoutNet(HfGanModel):
     def decode(self, raw: torch.Tensor) -> BlobLayout:
         """Raw outputs (B, raw_dim) -> a [`BlobLayout`] (`decode_layout` with this network's sizes)."""
         c = self.config
-        return decode_layout(raw, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance)
+        return decode_layout(raw, c.num_blobs, c.structure_dim, c.style_dim, c.blob_variance, c.max_aspect_ratio)
 
     def forward(self, latents: torch.Tensor, truncation_psi: float = 1.0) -> BlobLayout:
         """
@@ -171,15 +175,28 @@ def raw_layout_dim(num_blobs: int, structure_dim: int, style_dim: int) -> int:
     return num_blobs * (PER_BLOB + structure_dim + style_dim) + structure_dim + style_dim
 
 
+def shape_floor(max_aspect_ratio: float | None) -> float:
+    """The floor f of the shape sigmoids that bounds a blob's axes to `max_aspect_ratio`: the variances a, b are in
+    (f, 1 + f) before rescaling, so sqrt(a / b) <= sqrt((1 + f) / f) = r when f = 1 / (r^2 - 1); `None` gives
+    `MIN_SHAPE`."""
+    if max_aspect_ratio is None:
+        return MIN_SHAPE
+    if not max_aspect_ratio > 1:
+        raise ValueError(f"max_aspect_ratio must be > 1 (a blob's long axis against its short one), "
+                         f"got {max_aspect_ratio}")
+    return 1 / (max_aspect_ratio**2 - 1)
+
+
 def decode_layout(raw: torch.Tensor, num_blobs: int, structure_dim: int, style_dim: int,
-                  blob_variance: float) -> BlobLayout:
+                  blob_variance: float, max_aspect_ratio: float | None = None) -> BlobLayout:
     """The raw layout vector (B, raw_dim) -> a [`BlobLayout`]: the nonlinearities shared by [`BlobLayoutNet`] and
     BlobGAN's encoder, so that both speak the same unconstrained space (what truncation interpolates, and what the
     encoder is trained to predict).
 
     Per blob, in order: x, y (sigmoids: centres in [0, 1]^2), s (as is), two shape logits (sigmoids rescaled so that
     a * b = `blob_variance`^2: only s sets the area), a 2-vector (normalised: the angle, with no wrap-around), phi and
-    psi (pixel-normalised); then the background's phi_0 and psi_0 (pixel-normalised).
+    psi (pixel-normalised); then the background's phi_0 and psi_0 (pixel-normalised). `max_aspect_ratio` bounds the
+    shapes (`shape_floor`).
     """
     k, d, e = num_blobs, structure_dim, style_dim
     expected = raw_layout_dim(k, d, e)
@@ -188,9 +205,9 @@ def decode_layout(raw: torch.Tensor, num_blobs: int, structure_dim: int, style_d
                          f"{expected}), got {tuple(raw.shape)}")
     blobs, background = raw[:, : -(d + e)].view(-1, k, PER_BLOB + d + e), raw[:, -(d + e) :]  # (B, K, P), (B, D+E)
     xy = torch.sigmoid(blobs[..., 0:2])  # centres in [0, 1]^2
-    # (B, K, 2) in (MIN_SHAPE, 1 + MIN_SHAPE), then rescaled to a * b = variance^2; the floor bounds the aspect ratio
-    # and keeps a * b > 0 (a sigmoid that underflows to 0 made rsqrt(a * b) infinite and a training run NaN)
-    shape = torch.sigmoid(blobs[..., 3:5]) + MIN_SHAPE
+    # (B, K, 2) in (f, 1 + f), then rescaled to a * b = variance^2; the floor f bounds the aspect ratio and keeps
+    # a * b > 0 (a sigmoid that underflows to 0 made rsqrt(a * b) infinite and a training run NaN)
+    shape = torch.sigmoid(blobs[..., 3:5]) + shape_floor(max_aspect_ratio)
     shape = blob_variance * shape * torch.rsqrt(shape.prod(dim=-1, keepdim=True))
     direction = F.normalize(blobs[..., 5:7], dim=-1)  # a unit 2-vector: the angle without a wrap-around
     return BlobLayout(
