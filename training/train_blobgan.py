@@ -198,6 +198,8 @@ def train(cfg: DictConfig) -> dict:
             layouts[:] = [layout_net(z)]  # before jitter: what the model chose, for logging
             layout = layouts[0].jittered(jitter.xy, jitter.size, jitter.angle)
             layout = layout.one_moved(jitter.move_one) if jitter.move_one else layout
+            if not cfg.loss.move_consistency_weight:
+                return generator(layout).sample
             drawn.update(layout=layout, rng=capture_rng_state())  # the noise the image draws, to draw it again
             drawn["image"] = generator(layout).sample
             return drawn["image"]
