@@ -11,7 +11,10 @@ footprints, against the share of the image those footprints cover).
 When the release has an encoder and the held-out scenes are there (`--scenes`), also `blobgan_inversion.png` (test
 images; for the encoder's layout and for the layout refined by the last of `--refine-steps`: its blobs, its
 rendering, and its largest blob moved) and `blobgan_inversion.json`: `evaluate_inversion` on `--num-eval` test
-images, with the encoder alone and with each number of refinement steps (and the seconds an image took).
+images, with the encoder alone and with each number of refinement steps (and the seconds an image took). With
+scenes of objects the training never saw (`--unseen-scenes`, by default the icon scenes of
+data/icons/build_icon_scenes.py), the same figure of them, `blobgan_inversion_unseen.png`, and the encoder's numbers
+on them under "unseen" in the json.
 """
 
 from __future__ import annotations
@@ -107,6 +110,13 @@ def inversion_figure(pipe: BlobGANPipeline, images: torch.Tensor, refine_steps: 
     return make_image_grid(tiles, rows=len(rows), cols=len(images))
 
 
+def inversion_figure_and_test_set(pipe: BlobGANPipeline, scenes: str, args, figure: Path):
+    """Save the inversion figure of the first 8 scenes of `scenes`; return its first `--num-eval` images and boxes."""
+    images, boxes = scenes_with_boxes(scenes, image_size=pipe.encoder.config.image_size)
+    inversion_figure(pipe, images[:8], args.refine_steps[-1]).save(figure)
+    return images[: args.num_eval], boxes[: args.num_eval] if boxes is not None else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     # the zoo's BlobGAN networks with their encoder (blobgan-emoji-scenes' layout network and generator, unchanged)
@@ -116,6 +126,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num", type=int, default=64, help="samples for the locality numbers")
     parser.add_argument("--scenes", default="data/scenes/scenes-64-test.parquet", help="held-out scenes with boxes")
+    parser.add_argument("--unseen-scenes", default="data/icons/scenes-64-test.parquet",
+                        help="held-out scenes of objects never seen in training, with boxes ('' for none)")
     parser.add_argument("--num-eval", type=int, default=300, help="test images for the inversion numbers")
     parser.add_argument("--refine-steps", type=int, nargs="+", default=[100, 200],
                         help="refinement steps after the encoder to measure; the figure uses the last")
@@ -138,9 +150,7 @@ def main() -> None:
     if pipe.encoder is None or not Path(args.scenes).is_file():
         print(f"no inversion figures: the release has no encoder, or {args.scenes} is missing")
         return
-    images, boxes = scenes_with_boxes(args.scenes, image_size=pipe.encoder.config.image_size)
-    inversion_figure(pipe, images[:8], args.refine_steps[-1]).save(out / "blobgan_inversion.png")
-    evaluated, boxes = images[: args.num_eval], boxes[: args.num_eval] if boxes is not None else None
+    evaluated, boxes = inversion_figure_and_test_set(pipe, args.scenes, args, out / "blobgan_inversion.png")
     backbone = load_backbone("emoji-cnn")  # FD of the reconstructions (left out below 256 images, its dimension)
     numbers = {"test_images": len(evaluated), "encoder": evaluate_inversion(pipe, evaluated, boxes, backbone=backbone)}
     for steps in args.refine_steps:
@@ -148,6 +158,11 @@ def main() -> None:
         results = evaluate_inversion(pipe, evaluated, boxes, backbone=backbone, num_refine_steps=steps)
         results["seconds_per_image"] = (time.perf_counter() - start) / len(evaluated)
         numbers[f"encoder + {steps} refinement steps"] = results
+    if args.unseen_scenes and Path(args.unseen_scenes).is_file():
+        evaluated, boxes = inversion_figure_and_test_set(pipe, args.unseen_scenes, args,
+                                                         out / "blobgan_inversion_unseen.png")
+        numbers["unseen"] = {"scenes": args.unseen_scenes, "test_images": len(evaluated),
+                             "encoder": evaluate_inversion(pipe, evaluated, boxes, backbone=backbone)}
     (out / "blobgan_inversion.json").write_text(json.dumps(numbers, indent=2) + "\n")
     print(json.dumps(numbers, indent=2))
 

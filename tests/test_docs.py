@@ -47,10 +47,11 @@ def test_blobgan_figures_script(tmp_path, monkeypatch, tiny_scenes):
     encoder = BlobGANEncoder(image_size=16, num_blobs=3, structure_dim=4, style_dim=4, channel_base=64, channel_max=8)
     test_split = tiny_scenes.with_name(tiny_scenes.name.replace("-train", "-test"))
 
-    def make_figures(out, **components):
+    def make_figures(out, unseen="", **components):
         BlobGANPipeline(layout_net=layout_net, generator=generator, **components).save_pretrained(tmp_path / out)
         argv = ["make_blobgan_figures.py", "--model", str(tmp_path / out), "--out", str(tmp_path / out / "figures"),
-                "--num", "3", "--scenes", str(test_split), "--num-eval", "6", "--refine-steps", "3"]
+                "--num", "3", "--scenes", str(test_split), "--num-eval", "6", "--refine-steps", "3",
+                "--unseen-scenes", unseen]
         monkeypatch.setattr("sys.argv", argv)
         runpy.run_path(str(DOCS / "make_blobgan_figures.py"), run_name="__main__")
         return tmp_path / out / "figures"
@@ -64,9 +65,17 @@ def test_blobgan_figures_script(tmp_path, monkeypatch, tiny_scenes):
     figures = make_figures("with-encoder", encoder=encoder)
     numbers = json.loads((figures / "blobgan_inversion.json").read_text())
     assert numbers["test_images"] == 6
-    assert set(numbers) == {"test_images", "encoder", "encoder + 3 refinement steps"}
+    assert set(numbers) == {"test_images", "encoder", "encoder + 3 refinement steps"}  # no unseen scenes given
+    assert not (figures / "blobgan_inversion_unseen.png").exists()
     for results in (numbers["encoder"], numbers["encoder + 3 refinement steps"]):
         assert results["reconstruction_psnr"] > 0 and 0 <= results["object_hit_rate"] <= 1
     assert numbers["encoder"] != numbers["encoder + 3 refinement steps"]
     with PIL.Image.open(figures / "blobgan_inversion.png") as grid:  # the first 8 test images, 192 px a tile
         assert grid.size == (8 * 192, 7 * 192)  # the image; blobs, rendering, moved: encoded and refined
+
+    figures = make_figures("with-unseen", unseen=str(tiny_scenes), encoder=encoder)  # another split as unseen
+    unseen = json.loads((figures / "blobgan_inversion.json").read_text())["unseen"]
+    assert unseen["scenes"] == str(tiny_scenes) and unseen["test_images"] == 6
+    assert unseen["encoder"]["reconstruction_psnr"] > 0 and unseen["encoder"] != numbers["encoder"]
+    with PIL.Image.open(figures / "blobgan_inversion_unseen.png") as grid:
+        assert grid.size == (8 * 192, 7 * 192)
