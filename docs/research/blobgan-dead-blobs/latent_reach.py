@@ -5,7 +5,7 @@ where issue 24's 20 dB target for the encoder is lost.
         [--scenes data/scenes/scenes-64-test.parquet] [--steps 200] [--restarts 4] > out.json
 
 Each of the first N held-out scenes is reconstructed three ways, all with the generator frozen and its fixed noise,
-every optimisation Adam on the image's own squared error (so on PSNR, what the target counts):
+every optimisation `refine_raw` (pipe.invert's refinement: Adam on the image's own squared error, so on PSNR):
 - `encoder`: the release's encoder alone (left out if the release has none);
 - `z`: the best of `--restarts` latents z, each optimised for `--steps`: layouts the layout network can draw (no
   truncation), the set the encoder's latent term ties it to;
@@ -23,20 +23,8 @@ import torch
 torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes, visible_blobs  # noqa: E402
-
-
-def optimise(render, start: torch.Tensor, target: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
-    """`steps` Adam steps on `start` (n, d) toward `target` (n, 3, S, S) in [-1, 1]; returns the per-image squared
-    error at the end (n,) and the optimised tensor. Each row's loss reaches only that row."""
-    param = start.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([param], lr=lr)
-    for _ in range(steps):
-        loss = (render(param) - target).square().mean(dim=(1, 2, 3))  # (n,)
-        optimizer.zero_grad()
-        loss.sum().backward()
-        optimizer.step()
-    with torch.no_grad():
-        return (render(param) - target).square().mean(dim=(1, 2, 3)), param.detach()
+from hfgan.pipelines.blobgan import refine_raw  # noqa: E402
+from hfgan.pipelines.pipeline_utils import reconstruction_distance  # noqa: E402
 
 
 def summary(name: str, images: torch.Tensor, target: torch.Tensor, layout, size: int) -> dict:
@@ -69,32 +57,31 @@ def main():
         target = scenes_with_boxes(args.scenes, image_size=size)[0][: args.n].float() / 127.5 - 1  # (N, 3, S, S)
     n = len(target)
 
-    def draw(decode, raw):
-        return gen(decode(raw), noise_mode="const").sample
+    def render(layout):
+        with torch.no_grad():
+            return gen(layout, noise_mode="const").sample
 
     results = []
     if encoder is not None:
         with torch.no_grad():
             encoded = encoder(target)
         start = encoded.raw
-        results.append(summary("encoder", draw(encoder.decode, start), target, encoded.layout, size))
+        results.append(summary("encoder", render(encoded.layout), target, encoded.layout, size))
     else:
         start = net.output_mean.expand(n, -1)
 
-    # any layout: the raw vector, from the encoder's answer
-    error, raw = optimise(lambda r: draw(net.decode, r), start, target, args.steps, args.raw_lr)
-    with torch.no_grad():
-        results.append(summary("raw", draw(net.decode, raw), target, net.decode(raw), size))
+    # any layout: the raw vector, from the encoder's answer (pipe.invert's refinement, squared error alone)
+    layout = net.decode(refine_raw(gen, net.decode, start, target, args.steps, args.raw_lr))
+    results.append(summary("raw", render(layout), target, layout, size))
 
-    # the layout network's layouts: the best of several latents per image
-    z = torch.randn(args.restarts * n, net.config.latent_dim)
-    error, z = optimise(lambda z: draw(net.decode, net.raw(z)), z, target.repeat(args.restarts, 1, 1, 1), args.steps,
-                        args.z_lr)
+    # the layout network's layouts: the best of several latents per image (the same refinement, through the MLP)
+    targets = target.repeat(args.restarts, 1, 1, 1)  # (R * N, 3, S, S)
+    z = refine_raw(gen, lambda z: net.decode(net.raw(z)), torch.randn(args.restarts * n, net.config.latent_dim),
+                   targets, args.steps, args.z_lr)
+    error = reconstruction_distance(render(net.decode(net.raw(z))), targets)  # (R * N,)
     best = error.view(args.restarts, n).argmin(0)  # (N,) which restart each image keeps
-    z = z.view(args.restarts, n, -1)[best, torch.arange(n)]  # (N, Z)
-    with torch.no_grad():
-        layout = net.decode(net.raw(z))
-        results.append(summary("z", gen(layout, noise_mode="const").sample, target, layout, size))
+    layout = net.decode(net.raw(z.view(args.restarts, n, -1)[best, torch.arange(n)]))  # from (N, Z)
+    results.append(summary("z", render(layout), target, layout, size))
 
     scenes = "generated" if args.fakes else args.scenes
     print(json.dumps({"release": args.release, "scenes": scenes, "images": n, "steps": args.steps,
