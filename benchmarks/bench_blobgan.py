@@ -2,7 +2,8 @@
 
 1. Splatting's share of a generator forward: `layout.splat` of the structure grid and of the style maps at every
    layer's resolution (what `BlobGANGenerator.forward` does first) vs. the whole forward, timed in the same run
-   (target: under 10%); and the alphas' two forms side by side (`blob_alphas`, the generator's, against
+   (target: under 10%), with the alphas sampled on each grid and averaged down from the image's size
+   (`pooled_alphas`); and the alphas' two forms side by side (`blob_alphas`, the generator's, against
    `composite(blob_opacities(...))`, the equations as written).
 2. Sampling: images/second of `BlobGANPipeline` (layout network + generator), and of re-rendering a given layout
    (an edit: one generator forward).
@@ -33,41 +34,44 @@ from bench_sampling import time_it  # median of timed repeats after a warm-up
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build_pipe(model: str = "blobgan_small", image_size: int = 64):
-    """An untrained pipeline with the sizes of training/configs/model/<model>.yaml (speed does not need weights)."""
+def build_pipe(model: str = "blobgan_small", image_size: int = 64, pooled_alphas: bool | None = None):
+    """An untrained pipeline with the sizes of training/configs/model/<model>.yaml (speed does not need weights);
+    `pooled_alphas` None: the config's."""
     from hfgan import BlobGANGenerator, BlobGANPipeline, BlobLayoutNet
 
     m = yaml.safe_load((ROOT / f"training/configs/model/{model}.yaml").read_text())
     torch.manual_seed(0)
     layout_net = BlobLayoutNet(m["latent_dim"], m["num_blobs"], m["structure_dim"], m["style_dim"],
                                m["layout_hidden_dim"], m["layout_layers"], m["blob_variance"])
+    pooled = m["pooled_alphas"] if pooled_alphas is None else pooled_alphas
     generator = BlobGANGenerator(image_size, m["input_size"], m["structure_dim"], m["style_dim"], m["g_channel_base"],
-                                 m["g_channel_max"])
+                                 m["g_channel_max"], pooled)
     pipe = BlobGANPipeline(layout_net=layout_net.eval(), generator=generator.eval())
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
 
 @torch.no_grad()
-def splat_share(batch_size: int, repeats: int, model: str = "blobgan_small", image_size: int = 64) -> None:
-    pipe = build_pipe(model, image_size)
+def splat_share(batch_size: int, repeats: int, model: str = "blobgan_small", image_size: int = 64,
+                pooled_alphas: bool | None = None) -> None:
+    pipe = build_pipe(model, image_size, pooled_alphas)
     layout = pipe.layout_net(torch.randn(batch_size, pipe.layout_net.config.latent_dim))
     g = pipe.generator
 
     def splat():  # exactly the splats of BlobGANGenerator.forward: every layer's modulation and the input grid
-        styles = layout.features("style")
-        g.splat_modulations(layout, styles, g.config.input_size, [g.input_layer, g.to_rgb[0]],
-                            extra=layout.features("structure"))
-        for resolution, (up, conv), to_rgb in zip(g.resolutions[1:], g.layers, g.to_rgb[1:]):
-            g.splat_modulations(layout, styles, resolution, [up, conv, to_rgb])
+        styles, alphas = layout.features("style"), g.alphas(layout)
+        g.splat_modulations(alphas[0], styles, [g.input_layer, g.to_rgb[0]], extra=layout.features("structure"))
+        for a, (up, conv), to_rgb in zip(alphas[1:], g.layers, g.to_rgb[1:]):
+            g.splat_modulations(a, styles, [up, conv, to_rgb])
 
     splat_t, forward_t = [], []
     for _ in range(3):  # interleaved, so drift in machine load hits both alike
         splat_t.append(time_it(splat, repeats))
         forward_t.append(time_it(lambda: g(layout), repeats))
     s, f = statistics.median(splat_t), statistics.median(forward_t)
-    print(f"splatting ({model}): {1000 * s:.1f} ms of a {1000 * f:.1f} ms generator forward (batch {batch_size}, "
-          f"{layout.num_blobs} blobs, grids {g.config.input_size}..{g.config.image_size} px): "
+    alphas = "pooled" if g.config.pooled_alphas else "sampled"
+    print(f"splatting ({model}, {alphas} alphas): {1000 * s:.1f} ms of a {1000 * f:.1f} ms generator forward "
+          f"(batch {batch_size}, {layout.num_blobs} blobs, grids {g.config.input_size}..{g.config.image_size} px): "
           f"{100 * s / f:.1f}% (target < 10%)")
 
 
@@ -132,7 +136,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("WANDB_SILENT", "true")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 64 px")
-    splat_share(args.batch_size, args.repeats)
+    splat_share(args.batch_size, args.repeats, pooled_alphas=False)
+    splat_share(args.batch_size, args.repeats, pooled_alphas=True)
     alphas_speed(args.batch_size, args.repeats)
     if args.paper:  # StyleGAN2 config-f widths: the same splats, far more convolution per pixel
         splat_share(2, 2, model="blobgan256", image_size=256)

@@ -71,6 +71,7 @@ class BlobGANModelConfig:  # training/configs/model/blobgan_*.yaml
     input_size: int = MISSING
     g_channel_base: int = MISSING
     g_channel_max: int = MISSING
+    pooled_alphas: bool = MISSING
     d_channel_base: int = MISSING
     d_channel_max: int = MISSING
 
@@ -143,7 +144,7 @@ def train(cfg: DictConfig) -> dict:
         layout_net = BlobLayoutNet(m.latent_dim, m.num_blobs, m.structure_dim, m.style_dim, m.layout_hidden_dim,
                                    m.layout_layers, m.blob_variance, m.shared_blob_head, m.max_aspect_ratio)
         generator = BlobGANGenerator(image_size, m.input_size, m.structure_dim, m.style_dim, m.g_channel_base,
-                                     m.g_channel_max)
+                                     m.g_channel_max, m.pooled_alphas)
         discriminator = BlobGANDiscriminator(image_size, m.d_channel_base, m.d_channel_max)
         betas = (cfg.optim.beta1, cfg.optim.beta2)
         opt_g = torch.optim.Adam([{"params": generator.parameters(), "lr": cfg.optim.g_lr},

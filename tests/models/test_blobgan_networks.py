@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from hfgan import BlobGANDiscriminator, BlobGANGenerator, BlobLayoutNet
+from hfgan.models.blobgan.splat import blob_alphas
 from hfgan.models.layers.stylegan2 import SpatialModulatedConv2d, minibatch_stddev
 
 TINY = dict(structure_dim=4, style_dim=5, channel_base=64, channel_max=8)
@@ -39,6 +40,38 @@ def test_generator_bad_config_and_mismatched_layout():
         generator(tiny_layout(structure_dim=6))
     with pytest.raises(ValueError, match="noise_mode must be"):
         generator(tiny_layout(), noise_mode="fixed")
+
+
+def test_pooled_alphas_average_the_full_size_alphas_and_keep_thin_blobs():
+    """`pooled_alphas`: every grid's alphas are the means of the image-size alphas over its pixels (they still sum to
+    1), so a blob thinner than a coarse pixel, standing between the pixel centres a sampled grid looks at, still
+    reaches the coarse grid; the default samples each grid and loses it there."""
+    layout = tiny_layout(batch=1, num_blobs=1)
+    layout.xs.fill_(0.5), layout.ys.fill_(0.5), layout.angles.fill_(0), layout.sizes.fill_(4)  # the 4x4 grid's
+    layout.shapes.copy_(torch.tensor([[[0.0004, 0.25]]]))  # centres are at 0.125, 0.375...; a blob 0.04 wide at 0.5
+    pooled = BlobGANGenerator(image_size=16, input_size=4, pooled_alphas=True, **TINY).alphas(layout)
+    sampled = BlobGANGenerator(image_size=16, input_size=4, **TINY).alphas(layout)
+    assert [a.shape[-1] for a in pooled] == [a.shape[-1] for a in sampled] == [4, 8, 16]
+    torch.testing.assert_close(pooled[-1], sampled[-1])  # the image-size grid is the same either way
+    full = blob_alphas(*layout.splat_args(), 16)
+    torch.testing.assert_close(pooled[0], F.avg_pool2d(full, 4))
+    torch.testing.assert_close(pooled[0].sum(1), torch.ones(1, 4, 4))
+    assert sampled[0][:, 1].max() < 1e-3 < 0.05 < pooled[0][:, 1].max()  # blob 0's alpha on the 4x4 grid
+
+
+def test_pooled_alphas_is_saved_with_the_weights(tmp_path):
+    """A release trained with pooled alphas renders with them after loading (a generator that sampled the grids
+    instead would draw a different image from the same weights)."""
+    torch.manual_seed(0)
+    generator = BlobGANGenerator(image_size=16, input_size=4, pooled_alphas=True, **TINY)
+    generator.save_pretrained(tmp_path)
+    loaded = BlobGANGenerator.from_pretrained(tmp_path)
+    layout = tiny_layout()
+    expected = generator(layout, noise_mode="const").sample
+    assert loaded.config.pooled_alphas
+    torch.testing.assert_close(loaded(layout, noise_mode="const").sample, expected, rtol=0, atol=0)
+    loaded.register_to_config(pooled_alphas=False)
+    assert not torch.allclose(loaded(layout, noise_mode="const").sample, expected)
 
 
 def test_noise_modes():
@@ -80,7 +113,8 @@ def test_mapping_styles_before_splatting_equals_mapping_the_splatted_map():
     pixel, because the alphas sum to 1 (the affine's bias passes through)."""
     generator = BlobGANGenerator(image_size=16, input_size=4, **TINY)
     layout, affine = tiny_layout(), generator.input_layer.conv.affine
-    (mapped,) = generator.splat_modulations(layout, layout.features("style"), 8, [generator.input_layer])
+    alphas = blob_alphas(*layout.splat_args(), 8)
+    (mapped,) = generator.splat_modulations(alphas, layout.features("style"), [generator.input_layer])
     (style_map,) = layout.splat("style", [8])  # (B, E, 8, 8)
     expected = affine(style_map.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # the affine at every pixel
     torch.testing.assert_close(mapped, expected, rtol=1e-4, atol=1e-5)

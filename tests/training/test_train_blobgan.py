@@ -135,7 +135,8 @@ def test_the_256px_gpu_config_composes_into_the_papers_networks():
                               TrainBlobGANConfig)
     m = cfg.model
     assert cfg.data.image_size == 256 and m.input_size == 16 and m.structure_dim == m.style_dim == 512
-    generator = BlobGANGenerator(256, m.input_size, m.structure_dim, m.style_dim, m.g_channel_base, m.g_channel_max)
+    generator = BlobGANGenerator(256, m.input_size, m.structure_dim, m.style_dim, m.g_channel_base, m.g_channel_max,
+                                 m.pooled_alphas)
     assert generator.resolutions == [16, 32, 64, 128, 256]
     widths = [generator.input_layer.conv.weight.shape[0]] + [conv.conv.weight.shape[0] for _, conv in generator.layers]
     assert widths == [512, 512, 512, 256, 128]  # StyleGAN2 config-f

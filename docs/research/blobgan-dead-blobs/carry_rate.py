@@ -1,10 +1,11 @@
 """Issue 24's second blob target, measured on generated samples: the share of a sample's objects that some visible
 blob carries (moving the blob moves the object). With --scenes, the same for the layouts the release's encoder
-inverts the first N real scenes into (optionally refined): how editable an inversion is.
+inverts the first N real scenes into (optionally refined, in the raw vector or in the layout network's last hidden
+vector): how editable an inversion is.
 
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/carry_rate.py RELEASE [N=32] [--dx 0.2] > out.json
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/carry_rate.py RELEASE 64 \
-        --scenes data/scenes/scenes-64-test.parquet --refine-steps 100
+        --scenes data/scenes/scenes-64-test.parquet --refine-steps 100 [--refine-space hidden]
 
 - The objects of a sample are the connected components (4-connected, at least MIN_AREA pixels) of
   |G(layout) - G(layout with every blob removed)| > THRESHOLD (channel mean, images in [-1, 1]): what the blobs add
@@ -25,7 +26,9 @@ from scipy import ndimage
 
 torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
-from hfgan.metrics.inversion import scenes_with_boxes, visible_blobs  # noqa: E402
+from hfgan.metrics.inversion import psnr, scenes_with_boxes, visible_blobs  # noqa: E402
+from hfgan.pipelines.blobgan import refine_raw  # noqa: E402
+from latent_reach import output_layers, project_to_hidden  # noqa: E402  (this folder)
 
 THRESHOLD, MIN_AREA, DX = 0.3, 16, 0.2
 
@@ -53,6 +56,9 @@ def main():
     parser.add_argument("n", type=int, nargs="?", default=32)
     parser.add_argument("--scenes", help="a scenes parquet: invert its first n images instead of sampling")
     parser.add_argument("--refine-steps", type=int, default=0, help="with --scenes: refine the encoder's layouts")
+    parser.add_argument("--refine-space", choices=["raw", "hidden"], default="raw",
+                        help="hidden: refine the layout network's last hidden vector instead, from the encoder's "
+                        "answer projected onto what its output layers give (latent_reach.py's hidden way)")
     parser.add_argument("--dx", type=float, default=DX, help="how far each blob is moved, in image widths")
     args = parser.parse_args()
     release, n = args.release, args.n
@@ -62,8 +68,15 @@ def main():
     torch.manual_seed(0)
     if args.scenes:
         images = scenes_with_boxes(args.scenes, image_size=pipe.encoder.config.image_size)[0][:n].float() / 255
-        layout = pipe.invert(images, num_refine_steps=args.refine_steps, output_type="pt").layouts
+        if args.refine_space == "raw":
+            layout = pipe.invert(images, num_refine_steps=args.refine_steps, output_type="pt").layouts
+        else:
+            heads, target = output_layers(net), images * 2 - 1
+            with torch.no_grad():
+                hidden = project_to_hidden(net, pipe.encoder(target).raw)
+            layout = heads(refine_raw(gen, heads, hidden, target, args.refine_steps, lr=0.03))
         n = len(images)
+        reconstruction_psnr = psnr((render(gen, layout) + 1) / 2, images).mean().item()
     else:
         with torch.no_grad():
             layout = net(torch.randn(n, net.config.latent_dim))
@@ -97,7 +110,9 @@ def main():
         if comps:
             per_sample.append(carried / len(comps))
     print(json.dumps({
-        "release": release, "scenes": args.scenes, "refine_steps": args.refine_steps, "samples": n,
+        "release": release, "scenes": args.scenes, "refine_steps": args.refine_steps,
+        "refine_space": args.refine_space if args.scenes else None, "samples": n,
+        "reconstruction_psnr": round(reconstruction_psnr, 2) if args.scenes else None,
         "threshold": THRESHOLD, "min_area": MIN_AREA, "dx": args.dx,
         "visible_blobs_per_sample": round(float(visible.float().sum(1).mean()), 3),
         "objects_per_sample": round(float(np.mean(counts)), 3),

@@ -9,6 +9,9 @@ every optimisation `refine_raw` (pipe.invert's refinement: Adam on the image's o
 - `encoder`: the release's encoder alone (left out if the release has none);
 - `z`: the best of `--restarts` latents z, each optimised for `--steps`: layouts the layout network can draw (no
   truncation), the set the encoder's latent term ties it to;
+- `hidden`: the layout MLP's last hidden vector h optimised for `--steps`, from the best z's: every layout the
+  network's output layers can give, a superset of what z reaches (h is free in R^H, not only the MLP's image), so an
+  upper bound on the layout network's reach where `z` is a lower one (default blob head only);
 - `raw`: the raw layout vector optimised for `--steps`, from the encoder's answer (else from the layout network's
   mean): any layout, as `pipe.invert(num_refine_steps=...)` does with the squared error alone.
 Printed per way: the mean PSNR over images (dB, as `evaluate_inversion` counts it) and the visible blobs per image.
@@ -22,6 +25,7 @@ import torch
 
 torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
+from hfgan.models.blobgan.layout_net import pixel_norm  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes, visible_blobs  # noqa: E402
 from hfgan.pipelines.blobgan import refine_raw  # noqa: E402
 from hfgan.pipelines.pipeline_utils import reconstruction_distance  # noqa: E402
@@ -30,6 +34,21 @@ from hfgan.pipelines.pipeline_utils import reconstruction_distance  # noqa: E402
 def summary(name: str, images: torch.Tensor, target: torch.Tensor, layout, size: int) -> dict:
     return {"way": name, "psnr": psnr((images + 1) / 2, (target + 1) / 2).mean().item(),
             "visible_blobs_per_image": visible_blobs(layout, size).sum(1).float().mean().item()}
+
+
+def output_layers(net):
+    """hidden (B, H) -> the layout the layout network's output layers give it (default blob head only)."""
+    if net.config.shared_blob_head:
+        raise ValueError("the output layers of a shared blob head take each blob's view of z too")
+    return lambda hidden: net.decode(torch.cat([net.blobs(hidden), net.background(hidden)], dim=1))
+
+
+def project_to_hidden(net, raw: torch.Tensor) -> torch.Tensor:
+    """The hidden vectors (B, H) whose output-layer raw vectors are nearest `raw` (B, raw_dim) in least squares:
+    a raw layout (the encoder's answer) moved into the set the output layers can give."""
+    weight = torch.cat([net.blobs.weight, net.background.weight])  # (raw_dim, H)
+    bias = torch.cat([net.blobs.bias, net.background.bias])
+    return torch.linalg.lstsq(weight, (raw - bias).T).solution.T
 
 
 def main():
@@ -41,6 +60,7 @@ def main():
     parser.add_argument("--restarts", type=int, default=4)
     parser.add_argument("--z-lr", type=float, default=0.03)
     parser.add_argument("--fakes", action="store_true", help="invert generated samples instead of the scenes")
+    parser.add_argument("--hidden-lr", type=float, default=0.03)
     parser.add_argument("--raw-lr", type=float, default=0.05, help="pipe.invert's default refine_lr")
     args = parser.parse_args()
     pipe = BlobGANPipeline.from_pretrained(args.release)
@@ -82,6 +102,13 @@ def main():
     best = error.view(args.restarts, n).argmin(0)  # (N,) which restart each image keeps
     layout = net.decode(net.raw(z.view(args.restarts, n, -1)[best, torch.arange(n)]))  # from (N, Z)
     results.append(summary("z", render(layout), target, layout, size))
+
+    if not net.config.shared_blob_head:  # the output layers alone, from the hidden vector of each image's best z
+        heads = output_layers(net)
+        with torch.no_grad():
+            hidden = net.mlp(pixel_norm(z.view(args.restarts, n, -1)[best, torch.arange(n)]))  # (N, H)
+        hidden = refine_raw(gen, heads, hidden, target, args.steps, args.hidden_lr)
+        results.append(summary("hidden", render(heads(hidden)), target, heads(hidden), size))
 
     scenes = "generated" if args.fakes else args.scenes
     print(json.dumps({"release": args.release, "scenes": scenes, "images": n, "steps": args.steps,

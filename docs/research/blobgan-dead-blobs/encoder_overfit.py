@@ -1,0 +1,60 @@
+"""Can the encoder fit a handful of real scenes at all? A release's encoder trained on N held-out scenes alone, with
+the generator frozen, on the squared error only (so on PSNR), full batch: where per-image optimisation of the raw
+layout reaches 22-25 dB (latent_reach.py), an encoder that cannot memorise N scenes past the mid-teens is held back
+by how it is trained through the generator, not by what it has seen.
+
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/encoder_overfit.py RELEASE [N=64] [--steps 600] \
+        [--lr 1e-3] > out.json
+
+Printed: the PSNR (dB) on the N fitted scenes every `--every` steps, and at the start and the end on the next N
+held-out scenes (not fitted), with the visible blobs per image.
+"""
+import argparse
+import json
+
+import torch
+
+torch.set_num_threads(1)
+from hfgan import BlobGANPipeline  # noqa: E402
+from hfgan.metrics.inversion import psnr, scenes_with_boxes, visible_blobs  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("release")
+    parser.add_argument("n", type=int, nargs="?", default=64)
+    parser.add_argument("--scenes", default="data/scenes/scenes-64-test.parquet")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--every", type=int, default=50)
+    parser.add_argument("--lr", type=float, default=1e-3, help="train_inversion.py's default")
+    args = parser.parse_args()
+    pipe = BlobGANPipeline.from_pretrained(args.release)
+    gen, encoder = pipe.generator.eval().requires_grad_(False), pipe.encoder.train()
+    size = gen.config.image_size
+    scenes = scenes_with_boxes(args.scenes, image_size=size)[0][: 2 * args.n].float() / 127.5 - 1
+    fit, other = scenes[: args.n], scenes[args.n:]  # (N, 3, S, S) each
+
+    def score(images: torch.Tensor) -> dict:
+        with torch.no_grad():
+            layout = encoder(images).layout
+            out = gen(layout, noise_mode="const").sample
+        return {"psnr": psnr((out + 1) / 2, (images + 1) / 2).mean().item(),
+                "visible_blobs_per_image": visible_blobs(layout, size).sum(1).float().mean().item()}
+
+    start = {"fitted": score(fit), "held_out": score(other)}
+    optimizer = torch.optim.Adam(encoder.parameters(), lr=args.lr, betas=(0.9, 0.99))  # train_inversion.py's
+    curve = []
+    for step in range(1, args.steps + 1):
+        out = gen(encoder(fit).layout, noise_mode="const").sample
+        loss = (out - fit).square().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % args.every == 0 or step == args.steps:
+            curve.append({"step": step, **score(fit)})
+    print(json.dumps({"release": args.release, "scenes": args.scenes, "n": args.n, "lr": args.lr, "start": start,
+                      "curve": curve, "end_held_out": score(other)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
