@@ -43,11 +43,15 @@ def output_layers(net):
     return lambda hidden: net.decode(torch.cat([net.blobs(hidden), net.background(hidden)], dim=1))
 
 
+def output_affine(net) -> tuple[torch.Tensor, torch.Tensor]:
+    """The output layers as one affine map hidden -> raw: weight (raw_dim, H) and bias (raw_dim,)."""
+    return (torch.cat([net.blobs.weight, net.background.weight]), torch.cat([net.blobs.bias, net.background.bias]))
+
+
 def project_to_hidden(net, raw: torch.Tensor) -> torch.Tensor:
     """The hidden vectors (B, H) whose output-layer raw vectors are nearest `raw` (B, raw_dim) in least squares:
     a raw layout (the encoder's answer) moved into the set the output layers can give."""
-    weight = torch.cat([net.blobs.weight, net.background.weight])  # (raw_dim, H)
-    bias = torch.cat([net.blobs.bias, net.background.bias])
+    weight, bias = output_affine(net)
     return torch.linalg.lstsq(weight, (raw - bias).T).solution.T
 
 
