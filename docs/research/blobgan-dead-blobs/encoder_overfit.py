@@ -76,8 +76,8 @@ def main():
         optimizer.step()
         if step % args.every == 0 or step == args.steps:
             curve.append({"step": step, **score(fit)})
-    print(json.dumps({"release": args.release, "scenes": args.scenes, "n": args.n, "space": args.space, "lr": args.lr, "start": start,
-                      "curve": curve, "end_held_out": score(other)}, indent=2))
+    print(json.dumps({"release": args.release, "scenes": args.scenes, "n": args.n, "space": args.space, "lr": args.lr,
+                      "start": start, "curve": curve, "end_held_out": score(other)}, indent=2))
 
 
 if __name__ == "__main__":
