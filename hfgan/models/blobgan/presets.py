@@ -19,7 +19,7 @@ from __future__ import annotations
 
 # Epstein et al. (2022) at 256 px: 512-d noise and features, an 8-layer 1024-wide layout MLP, a 16x16 input grid and
 # StyleGAN2 config-f widths (512 channels up to 64 px, 256 at 128, 128 at 256) in the generator and the
-# discriminator, whose alphas are made at 256 px and averaged down to each grid (`pooled_alphas`, the authors'
+# discriminator; the generator's alphas made at 256 px and averaged down to each grid (`pooled_alphas`, the authors'
 # `pyramid_resize`); the encoder has the discriminator's architecture and widths. Keys are BlobGANPipeline's component
 # names plus "discriminator"; training/configs/model/blobgan256.yaml holds the same sizes for training.
 PAPER_256: dict[str, dict[str, int | float | bool | None]] = {
