@@ -22,6 +22,7 @@ import argparse
 import json
 
 import torch
+import torch.nn.functional as F
 
 torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
@@ -36,16 +37,18 @@ def summary(name: str, images: torch.Tensor, target: torch.Tensor, layout, size:
             "visible_blobs_per_image": visible_blobs(layout, size).sum(1).float().mean().item()}
 
 
-def output_layers(net):
-    """hidden (B, H) -> the layout the layout network's output layers give it (default blob head only)."""
+def output_affine(net) -> tuple[torch.Tensor, torch.Tensor]:
+    """The layout network's output layers as one affine map hidden -> raw (default blob head only): weight
+    (raw_dim, H) and bias (raw_dim,), in `BlobLayoutNet.raw`'s order (the blobs, then the background)."""
     if net.config.shared_blob_head:
         raise ValueError("the output layers of a shared blob head take each blob's view of z too")
-    return lambda hidden: net.decode(torch.cat([net.blobs(hidden), net.background(hidden)], dim=1))
-
-
-def output_affine(net) -> tuple[torch.Tensor, torch.Tensor]:
-    """The output layers as one affine map hidden -> raw: weight (raw_dim, H) and bias (raw_dim,)."""
     return (torch.cat([net.blobs.weight, net.background.weight]), torch.cat([net.blobs.bias, net.background.bias]))
+
+
+def output_layers(net):
+    """hidden (B, H) -> the layout the layout network's output layers give it."""
+    weight, bias = output_affine(net)
+    return lambda hidden: net.decode(F.linear(hidden, weight, bias))
 
 
 def project_to_hidden(net, raw: torch.Tensor) -> torch.Tensor:
@@ -104,15 +107,16 @@ def main():
                    targets, args.steps, args.z_lr)
     error = reconstruction_distance(render(net.decode(net.raw(z))), targets)  # (R * N,)
     best = error.view(args.restarts, n).argmin(0)  # (N,) which restart each image keeps
-    layout = net.decode(net.raw(z.view(args.restarts, n, -1)[best, torch.arange(n)]))  # from (N, Z)
+    z = z.view(args.restarts, n, -1)[best, torch.arange(n)]  # (N, Z)
+    layout = net.decode(net.raw(z))
     results.append(summary("z", render(layout), target, layout, size))
 
     if not net.config.shared_blob_head:  # the output layers alone, from the hidden vector of each image's best z
         heads = output_layers(net)
         with torch.no_grad():
-            hidden = net.mlp(pixel_norm(z.view(args.restarts, n, -1)[best, torch.arange(n)]))  # (N, H)
-        hidden = refine_raw(gen, heads, hidden, target, args.steps, args.hidden_lr)
-        results.append(summary("hidden", render(heads(hidden)), target, heads(hidden), size))
+            hidden = net.mlp(pixel_norm(z))  # (N, H)
+        layout = heads(refine_raw(gen, heads, hidden, target, args.steps, args.hidden_lr))
+        results.append(summary("hidden", render(layout), target, layout, size))
 
     scenes = "generated" if args.fakes else args.scenes
     print(json.dumps({"release": args.release, "scenes": scenes, "images": n, "steps": args.steps,
