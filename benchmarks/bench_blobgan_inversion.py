@@ -3,7 +3,8 @@
 
     python benchmarks/bench_blobgan_inversion.py                                   # the zoo's encoder, emoji scenes
     python benchmarks/bench_blobgan_inversion.py --models zoo/blobgan-emoji-scenes-inversion <release> \
-        --scenes data/scenes/scenes-64-test.parquet data/icons/scenes-64-test.parquet --refine-steps 100
+        --scenes data/scenes/scenes-64-test.parquet data/icons/scenes-64-test.parquet --refine-steps 100 \
+        [--refine-space hidden]
 
     python benchmarks/bench_blobgan_inversion.py --references --models      # the no-model references alone
 
@@ -69,6 +70,7 @@ def main() -> None:
                         help="scene parquets with boxes (hfgan prepare-scenes)")
     parser.add_argument("--num-eval", type=int, default=1000, help="test images per scene set (the first N)")
     parser.add_argument("--refine-steps", type=int, nargs="*", default=[], help="also with this many refinement steps")
+    parser.add_argument("--refine-space", choices=["raw", "hidden"], default="raw", help="pipe.invert's refine_space")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", type=Path, help="write every row here")
     parser.add_argument("--references", action="store_true",
@@ -102,12 +104,14 @@ def main() -> None:
             images, boxes = first_scenes(scenes, args.num_eval, pipe.encoder.config.image_size)
             for steps in [0, *args.refine_steps]:
                 start = time.perf_counter()
-                result = evaluate_inversion(pipe, images, boxes, backbone=backbone, num_refine_steps=steps)
+                result = evaluate_inversion(pipe, images, boxes, backbone=backbone, num_refine_steps=steps,
+                                            refine_space=args.refine_space)
                 result["seconds_per_image"] = (time.perf_counter() - start) / len(images)
                 rows.append({"release": model, "scenes": scenes, "images": len(images), "refine_steps": steps,
-                             **result})
+                             "refine_space": args.refine_space, **result})
                 cells = [f"{result[c]:.3f}" if c in result else "-" for c in COLUMNS]
-                print(f"| {model} | {scenes} | {steps} | " + " | ".join(cells) + " |", flush=True)
+                refinement = f"{steps} ({args.refine_space})" if steps else "0"
+                print(f"| {model} | {scenes} | {refinement} | " + " | ".join(cells) + " |", flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 

@@ -200,7 +200,8 @@ def evaluate_inversion(
     seed: int = 0,
     backbone=None,
     num_refine_steps: int = 0,
-    refine_lr: float = 0.05,
+    refine_lr: float | None = None,
+    refine_space: str = "raw",
     batch_size: int = 64,
 ) -> dict[str, float]:
     """Every inversion number of a [`BlobGANPipeline`] with an encoder.
@@ -214,9 +215,9 @@ def evaluate_inversion(
         backbone: a feature backbone (`hfgan.metrics.load_backbone(...)`) or its name, for the Fréchet distance
             between the real images and their reconstructions; left out when None or with fewer images than
             feature dimensions.
-        num_refine_steps, refine_lr: the real images' layouts are the encoder's refined by this many steps of
-            [`BlobGANPipeline.invert`]'s optimisation (0: the encoder's alone); the fakes' numbers are always the
-            encoder's alone.
+        num_refine_steps, refine_lr, refine_space: the real images' layouts are the encoder's refined by this many
+            steps of [`BlobGANPipeline.invert`]'s optimisation (0: the encoder's alone); the fakes' numbers are always
+            the encoder's alone.
 
     Returns:
         `reconstruction_psnr` (dB, the mean over images of each image's PSNR, both in [0, 1] with the reconstruction
@@ -241,8 +242,8 @@ def evaluate_inversion(
         # real images: reconstruct, and keep the blob centres and which blobs are visible
         reconstructions, centers, visible = [], [], []
         for chunk in reference.split(batch_size):
-            inverted = pipe.invert(chunk, num_refine_steps=num_refine_steps, refine_lr=refine_lr, output_type="pt",
-                                   max_batch_size=batch_size)
+            inverted = pipe.invert(chunk, num_refine_steps=num_refine_steps, refine_lr=refine_lr,
+                                   refine_space=refine_space, output_type="pt", max_batch_size=batch_size)
             layout = inverted.layouts
             reconstructions.append(inverted.reconstructions.float().cpu())
             centers.append(torch.stack([layout.xs, layout.ys], dim=-1).float().cpu())

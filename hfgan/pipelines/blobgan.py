@@ -17,6 +17,10 @@ from ..models.blobgan.layout_net import BlobLayoutNet
 from .image_processor import encoder_inputs, image_inputs
 from .pipeline_utils import HfGanPipeline, reconstruction_distance
 
+# BlobGANPipeline.invert's refinement: Adam's default learning rate in each space it can refine in
+# (docs/research/blobgan-dead-blobs, sections 20-21)
+REFINE_LR = {"raw": 0.05, "hidden": 0.1}
+
 
 @dataclass
 class BlobGANPipelineOutput(BaseOutput):
@@ -184,8 +188,9 @@ class BlobGANPipeline(HfGanPipeline):
         self,
         images,
         num_refine_steps: int = 0,
-        refine_lr: float = 0.05,
+        refine_lr: float | None = None,
         perceptual=None,
+        refine_space: str = "raw",
         output_type: str = "pil",
         return_dict: bool = True,
         max_batch_size: int = 64,
@@ -200,14 +205,21 @@ class BlobGANPipeline(HfGanPipeline):
                 alpha channel dropped. Images of another size than the encoder's are center-cropped to a square and
                 resized (bilinear, antialiased) to it, with a warning.
             num_refine_steps (`int`, defaults to 0):
-                After encoding, this many Adam steps on each image's raw layout vector toward a rendering that matches
-                the image (L2, plus `perceptual` if given), with the generator frozen: closer reconstructions for
-                more time (one generator forward and backward a step). 0: the encoder's layouts as they are.
-            refine_lr (`float`, defaults to 0.05):
-                Adam's learning rate for the refinement.
+                After encoding, this many Adam steps on each image's layout (in `refine_space`) toward a rendering
+                that matches the image (L2, plus `perceptual` if given), with the generator frozen: closer
+                reconstructions for more time (one generator forward and backward a step), less editable layouts.
+                0: the encoder's layouts as they are.
+            refine_lr (`float`, *optional*):
+                Adam's learning rate for the refinement; by default 0.05 in the raw space, 0.1 in the hidden one.
             perceptual (`hfgan.perceptual.PerceptualDistance`, *optional*):
                 A perceptual distance added to the refinement's L2 (for example
                 `hfgan.perceptual.perceptual_distance("lpips-vgg")`).
+            refine_space (`str`, defaults to `"raw"`):
+                What the refinement moves: `"raw"`, the raw layout vector (any layout: closest for the steps, but
+                blobs drift from the objects they stood for); `"hidden"`, the layout network's last hidden vector
+                (`hidden_dim` numbers, from the encoder's answer projected onto it), so the layout stays one the
+                layout network's output layers can give: more steps for the same PSNR, more of its edits move
+                objects (docs/blobgan.md#refinement-and-editability). `"hidden"` needs the default blob head.
             output_type (`str`, defaults to `"pil"`):
                 The reconstructions as `"pil"`, `"np"` (array `(N, H, W, C)` in [0, 1]) or `"pt"` (tensor
                 `(N, C, H, W)` in [0, 1]).
@@ -250,8 +262,14 @@ class BlobGANPipeline(HfGanPipeline):
         self.check_max_batch_size(max_batch_size)
         if isinstance(num_refine_steps, bool) or not isinstance(num_refine_steps, int) or num_refine_steps < 0:
             raise ValueError(f"num_refine_steps must be an integer >= 0, got {num_refine_steps!r}")
+        if refine_space not in REFINE_LR:
+            raise ValueError(f"refine_space must be one of {', '.join(map(repr, REFINE_LR))}, got {refine_space!r}")
+        refine_lr = REFINE_LR[refine_space] if refine_lr is None else refine_lr
         if not refine_lr > 0:
             raise ValueError(f"refine_lr must be > 0, got {refine_lr!r}")
+        if num_refine_steps and refine_space == "hidden" and self.layout_net.config.shared_blob_head:
+            raise ValueError("refine_space='hidden' needs the layout network's default blob head; this release's "
+                             "layout_net has shared_blob_head=True: refine in refine_space='raw'")
         pixels, _ = image_inputs(images)
         size = self.encoder.config.image_size
         batch = encoder_inputs(pixels, size)  # (N, 3, S, S) in [-1, 1]
@@ -265,10 +283,16 @@ class BlobGANPipeline(HfGanPipeline):
             target = batch[start:stop].to(device=device, dtype=dtype)
             encoded = self.encoder(target)
             layout = encoded.layout
-            if num_refine_steps:
+            if num_refine_steps and refine_space == "raw":
                 raw = refine_raw(self.generator, self.encoder.decode, encoded.raw, target, num_refine_steps,
                                  refine_lr, perceptual)
                 layout = self.encoder.decode(raw)
+            elif num_refine_steps:  # the hidden vector nearest the encoder's answer, refined through the output layers
+                net = self.layout_net
+                decode = lambda hidden: net.decode(net.hidden_to_raw(hidden))  # noqa: E731
+                start = net.project_to_hidden(encoded.raw.to(net.dtype))  # (n, hidden_dim)
+                layout = decode(refine_raw(self.generator, decode, start, target, num_refine_steps, refine_lr,
+                                           perceptual))
             layouts.append(layout.to("cpu"))
             return self.generator(layout.to(dtype=self.generator.dtype), noise_mode="const").sample
 
@@ -284,8 +308,9 @@ class BlobGANPipeline(HfGanPipeline):
 
 def refine_raw(generator, decode, raw: torch.Tensor, target: torch.Tensor, num_steps: int, lr: float,
                perceptual=None) -> torch.Tensor:
-    """`num_steps` Adam steps on raw layout vectors `(n, raw_dim)` so that `generator(decode(raw))` (fixed noise)
-    matches `target` `(n, 3, S, S)` in [-1, 1] (`reconstruction_distance`: per image, squared error + perceptual).
+    """`num_steps` Adam steps on layout vectors `(n, d)` (raw layouts, or anything `decode` turns into a layout) so
+    that `generator(decode(raw))` (fixed noise) matches `target` `(n, 3, S, S)` in [-1, 1]
+    (`reconstruction_distance`: per image, squared error + perceptual).
     Each image's loss reaches only its own vector (the losses are summed, Adam is per coordinate), so the result does
     not depend on how images are chunked; the generator's weights get no gradients."""
     raw = raw.detach().clone().requires_grad_(True)

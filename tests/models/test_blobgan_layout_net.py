@@ -3,6 +3,7 @@ import torch
 
 from hfgan import BlobLayoutNet
 from hfgan.models.blobgan.layout import render_layout
+from hfgan.models.blobgan.layout_net import pixel_norm
 
 TINY = dict(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=5, hidden_dim=16, num_layers=2, blob_variance=0.01)
 
@@ -118,3 +119,26 @@ def test_shared_blob_head_tells_blobs_apart_only_by_their_view_of_z(tmp_path):
     loaded = BlobLayoutNet.from_pretrained(tmp_path)
     assert loaded.config.shared_blob_head
     torch.testing.assert_close(loaded(z).sizes, after.sizes)
+
+
+def test_hidden_to_raw_is_the_output_layers_and_project_to_hidden_inverts_them_in_least_squares():
+    """`raw(z)` is `hidden_to_raw` of the MLP's last hidden vector; `project_to_hidden` gives back a hidden vector whose
+    raw outputs are the given ones when they are in the output layers' image, and otherwise the nearest (the residual
+    is orthogonal to every output direction); a shared blob head has no such map."""
+    torch.manual_seed(0)
+    net = BlobLayoutNet(**TINY)
+    z = torch.randn(3, 8)
+    hidden = net.mlp(pixel_norm(z))  # (3, H)
+    torch.testing.assert_close(net.hidden_to_raw(hidden), net.raw(z))
+    weight, bias = net.output_affine()
+    assert weight.shape == (net.raw_dim, 16) and bias.shape == (net.raw_dim,)
+    with torch.no_grad():
+        torch.testing.assert_close(net.project_to_hidden(net.raw(z)), hidden, atol=1e-4, rtol=1e-4)
+        off = net.raw(z) + torch.randn(3, net.raw_dim)  # raw layouts the output layers cannot give
+        residual = net.hidden_to_raw(net.project_to_hidden(off)) - off  # (3, raw_dim)
+        assert residual.norm() > 1
+        torch.testing.assert_close(residual @ weight, torch.zeros(3, 16), atol=1e-4, rtol=0)
+    shared = BlobLayoutNet(**TINY, shared_blob_head=True)
+    for method, argument in ((shared.hidden_to_raw, hidden), (shared.project_to_hidden, net.raw(z))):
+        with pytest.raises(ValueError, match="shared_blob_head=True"):
+            method(argument)

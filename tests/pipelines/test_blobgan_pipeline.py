@@ -7,6 +7,7 @@ import torch
 
 from hfgan import BlobGANGenerator, BlobGANPipeline, BlobLayoutNet, HfGanPipeline
 from hfgan.models.blobgan.layout import REMOVED_SIZE
+from hfgan.pipelines.blobgan import REFINE_LR
 
 
 @pytest.fixture
@@ -219,6 +220,39 @@ def test_refinement_brings_reconstructions_closer_and_leaves_the_networks_alone(
     for bad in ({"num_refine_steps": -1}, {"num_refine_steps": 1.5}, {"refine_lr": 0}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             inverting.invert(scenes, **bad)
+
+
+def test_refinement_in_the_hidden_space(inverting):
+    """refine_space="hidden" refines the layout network's last hidden vector from the encoder's answer projected onto
+    it: the error falls with steps, chunking changes nothing, no network gets gradients or changes, the default
+    learning rate is the space's own; a shared blob head or an unknown space is a clear error."""
+    scenes = inverting(num_images=3, output_type="pt", generator=seeded(5)).images
+    networks = {"generator": inverting.generator, "layout_net": inverting.layout_net}
+    before = {(n, k): p.detach().clone() for n, m in networks.items() for k, p in m.named_parameters()}
+    errors = {}
+    for steps in (0, 10, 40):
+        out = inverting.invert(scenes, num_refine_steps=steps, refine_space="hidden", output_type="pt")
+        errors[steps] = (out.reconstructions - scenes).pow(2).mean().item()
+    assert errors[40] < errors[10] < errors[0], errors
+    chunked = inverting.invert(scenes, num_refine_steps=10, refine_space="hidden", output_type="pt", max_batch_size=2)
+    whole = inverting.invert(scenes, num_refine_steps=10, refine_space="hidden", output_type="pt")
+    torch.testing.assert_close(chunked.reconstructions, whole.reconstructions)
+    torch.testing.assert_close(inverting(layout=whole.layouts, output_type="pt").images, whole.reconstructions)
+    raw = inverting.invert(scenes, num_refine_steps=10, output_type="pt")
+    assert not torch.allclose(raw.reconstructions, whole.reconstructions)  # another space, another answer
+    explicit = inverting.invert(scenes, num_refine_steps=10, refine_space="hidden", output_type="pt",
+                                refine_lr=REFINE_LR["hidden"])
+    torch.testing.assert_close(explicit.reconstructions, whole.reconstructions)
+    for (n, k), value in before.items():
+        p = dict(networks[n].named_parameters())[k]
+        assert p.grad is None and torch.equal(p, value), (n, k)
+    with pytest.raises(ValueError, match="refine_space must be one of 'raw', 'hidden', got 'z'"):
+        inverting.invert(scenes, refine_space="z")
+    shared = BlobLayoutNet(latent_dim=8, num_blobs=3, structure_dim=4, style_dim=4, hidden_dim=16, num_layers=2,
+                           shared_blob_head=True)
+    other = BlobGANPipeline(layout_net=shared, generator=inverting.generator, encoder=inverting.encoder)
+    with pytest.raises(ValueError, match="needs the layout network's default blob head"):
+        other.invert(scenes, num_refine_steps=1, refine_space="hidden")
 
 
 def test_invert_without_an_encoder_is_a_clear_error(pipe):

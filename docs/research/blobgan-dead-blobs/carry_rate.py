@@ -27,8 +27,6 @@ from scipy import ndimage
 torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes, visible_blobs  # noqa: E402
-from hfgan.pipelines.blobgan import refine_raw  # noqa: E402
-from latent_reach import output_layers, project_to_hidden  # noqa: E402  (this folder)
 
 THRESHOLD, MIN_AREA, DX = 0.3, 16, 0.2
 
@@ -50,47 +48,20 @@ def shifted(mask, px):
     return out
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("release")
-    parser.add_argument("n", type=int, nargs="?", default=32)
-    parser.add_argument("--scenes", help="a scenes parquet: invert its first n images instead of sampling")
-    parser.add_argument("--refine-steps", type=int, default=0, help="with --scenes: refine the encoder's layouts")
-    parser.add_argument("--refine-space", choices=["raw", "hidden"], default="raw",
-                        help="hidden: refine the layout network's last hidden vector instead, from the encoder's "
-                        "answer projected onto what its output layers give (latent_reach.py's hidden way)")
-    parser.add_argument("--dx", type=float, default=DX, help="how far each blob is moved, in image widths")
-    args = parser.parse_args()
-    release, n = args.release, args.n
-    pipe = BlobGANPipeline.from_pretrained(release)
-    pipe.set_progress_bar_config(disable=True)
-    net, gen = pipe.layout_net.eval(), pipe.generator.eval()
-    torch.manual_seed(0)
-    if args.scenes:
-        images = scenes_with_boxes(args.scenes, image_size=pipe.encoder.config.image_size)[0][:n].float() / 255
-        if args.refine_space == "raw":
-            layout = pipe.invert(images, num_refine_steps=args.refine_steps, output_type="pt").layouts
-        else:
-            heads, target = output_layers(net), images * 2 - 1
-            with torch.no_grad():
-                hidden = project_to_hidden(net, pipe.encoder(target).raw)
-            layout = heads(refine_raw(gen, heads, hidden, target, args.refine_steps, lr=0.03))
-        n = len(images)
-        reconstruction_psnr = psnr((render(gen, layout) + 1) / 2, images).mean().item()
-    else:
-        with torch.no_grad():
-            layout = net(torch.randn(n, net.config.latent_dim))
+def carry_stats(gen, layout, dx: float = DX) -> dict:
+    """The module docstring's measures for `layout` (N scenes) rendered by `gen`: visible blobs and objects per
+    scene, and the share of objects a visible blob carries when moved right by `dx` of the width."""
     size = gen.config.image_size if hasattr(gen.config, "image_size") else render(gen, layout[:1]).shape[-1]
-    px = round(args.dx * size)
+    px = round(dx * size)
     empty = layout
     for k in range(layout.num_blobs):
         empty = empty.remove(k)
     image, background = render(gen, layout), render(gen, empty)
     objects = object_mask(image, background)
     visible = visible_blobs(layout, size)  # (N, K)
-    moved_masks = {k: object_mask(render(gen, layout.move(k, dx=args.dx)), background) for k in range(layout.num_blobs)}
+    moved_masks = {k: object_mask(render(gen, layout.move(k, dx=dx)), background) for k in range(layout.num_blobs)}
     per_sample, counts, carried_total, objects_total = [], [], 0, 0
-    for i in range(n):
+    for i in range(len(image)):
         labels, num = ndimage.label(objects[i])
         comps = [labels == j for j in range(1, num + 1) if (labels == j).sum() >= MIN_AREA]
         carried = 0
@@ -109,16 +80,47 @@ def main():
         objects_total += len(comps)
         if comps:
             per_sample.append(carried / len(comps))
-    print(json.dumps({
-        "release": release, "scenes": args.scenes, "refine_steps": args.refine_steps,
-        "refine_space": args.refine_space if args.scenes else None, "samples": n,
-        "reconstruction_psnr": round(reconstruction_psnr, 2) if args.scenes else None,
-        "threshold": THRESHOLD, "min_area": MIN_AREA, "dx": args.dx,
+    return {
+        "threshold": THRESHOLD, "min_area": MIN_AREA, "dx": dx,
         "visible_blobs_per_sample": round(float(visible.float().sum(1).mean()), 3),
         "objects_per_sample": round(float(np.mean(counts)), 3),
         "carried_share_mean_over_samples": round(float(np.mean(per_sample)), 3) if per_sample else None,
         "carried_share_all_objects": round(carried_total / max(objects_total, 1), 3),
         "object_pixel_share": round(float(objects.mean()), 3),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("release")
+    parser.add_argument("n", type=int, nargs="?", default=32)
+    parser.add_argument("--scenes", help="a scenes parquet: invert its first n images instead of sampling")
+    parser.add_argument("--refine-steps", type=int, default=0, help="with --scenes: refine the encoder's layouts")
+    parser.add_argument("--refine-space", choices=["raw", "hidden"], default="raw",
+                        help="hidden: refine the layout network's last hidden vector instead, from the encoder's "
+                        "answer projected onto what its output layers give (pipe.invert's refine_space)")
+    parser.add_argument("--refine-lr", type=float, help="pipe.invert's refine_lr (default: its per-space default)")
+    parser.add_argument("--dx", type=float, default=DX, help="how far each blob is moved, in image widths")
+    args = parser.parse_args()
+    release, n = args.release, args.n
+    pipe = BlobGANPipeline.from_pretrained(release)
+    pipe.set_progress_bar_config(disable=True)
+    net, gen = pipe.layout_net.eval(), pipe.generator.eval()
+    torch.manual_seed(0)
+    if args.scenes:
+        images = scenes_with_boxes(args.scenes, image_size=pipe.encoder.config.image_size)[0][:n].float() / 255
+        layout = pipe.invert(images, num_refine_steps=args.refine_steps, refine_lr=args.refine_lr,
+                             refine_space=args.refine_space, output_type="pt").layouts
+        n = len(images)
+        reconstruction_psnr = psnr((render(gen, layout) + 1) / 2, images).mean().item()
+    else:
+        with torch.no_grad():
+            layout = net(torch.randn(n, net.config.latent_dim))
+    print(json.dumps({
+        "release": release, "scenes": args.scenes, "refine_steps": args.refine_steps,
+        "refine_space": args.refine_space if args.scenes else None, "samples": n,
+        "reconstruction_psnr": round(reconstruction_psnr, 2) if args.scenes else None,
+        **carry_stats(gen, layout, args.dx),
     }, indent=1))
 
 

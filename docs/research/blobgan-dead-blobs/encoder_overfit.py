@@ -22,20 +22,20 @@ torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes, visible_blobs  # noqa: E402
 from hfgan.models.layers.stylegan2 import EqualLinear  # noqa: E402
-from latent_reach import output_affine, output_layers, project_to_hidden  # noqa: E402  (this folder)
 
 
 def hidden_encoder(encoder, net):
     """images -> layouts through the encoder's backbone, a new equalised head to h, and the layout network's output
     layers; the head starts as the encoder's own projected onto those layers' image: raw = W f + b becomes
     h = P W f + P (b - b_out), P the least-squares inverse of the output layers (W_out, b_out)."""
-    head, decode = EqualLinear(encoder.backbone.out_features, net.config.hidden_dim), output_layers(net)
+    head = EqualLinear(encoder.backbone.out_features, net.config.hidden_dim)
     with torch.no_grad():
         weight = encoder.head.weight * encoder.head.scale  # (raw_dim, F): the effective weights
         bias = encoder.head.bias * encoder.head.bias_gain  # (raw_dim,)
-        head.weight.copy_(torch.linalg.lstsq(output_affine(net)[0], weight).solution / head.scale)  # (H, F)
-        head.bias.copy_(project_to_hidden(net, bias[None])[0] / head.bias_gain)
-    return torch.nn.ModuleList([encoder.backbone, head]), lambda images: decode(head(encoder.backbone(images)))
+        head.weight.copy_(torch.linalg.lstsq(net.output_affine()[0], weight).solution / head.scale)  # (H, F)
+        head.bias.copy_(net.project_to_hidden(bias[None])[0] / head.bias_gain)
+    return (torch.nn.ModuleList([encoder.backbone, head]),
+            lambda images: net.decode(net.hidden_to_raw(head(encoder.backbone(images)))))
 
 
 def main():

@@ -22,7 +22,6 @@ import argparse
 import json
 
 import torch
-import torch.nn.functional as F
 
 torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
@@ -35,27 +34,6 @@ from hfgan.pipelines.pipeline_utils import reconstruction_distance  # noqa: E402
 def summary(name: str, images: torch.Tensor, target: torch.Tensor, layout, size: int) -> dict:
     return {"way": name, "psnr": psnr((images + 1) / 2, (target + 1) / 2).mean().item(),
             "visible_blobs_per_image": visible_blobs(layout, size).sum(1).float().mean().item()}
-
-
-def output_affine(net) -> tuple[torch.Tensor, torch.Tensor]:
-    """The layout network's output layers as one affine map hidden -> raw (default blob head only): weight
-    (raw_dim, H) and bias (raw_dim,), in `BlobLayoutNet.raw`'s order (the blobs, then the background)."""
-    if net.config.shared_blob_head:
-        raise ValueError("the output layers of a shared blob head take each blob's view of z too")
-    return (torch.cat([net.blobs.weight, net.background.weight]), torch.cat([net.blobs.bias, net.background.bias]))
-
-
-def output_layers(net):
-    """hidden (B, H) -> the layout the layout network's output layers give it."""
-    weight, bias = output_affine(net)
-    return lambda hidden: net.decode(F.linear(hidden, weight, bias))
-
-
-def project_to_hidden(net, raw: torch.Tensor) -> torch.Tensor:
-    """The hidden vectors (B, H) whose output-layer raw vectors are nearest `raw` (B, raw_dim) in least squares:
-    a raw layout (the encoder's answer) moved into the set the output layers can give."""
-    weight, bias = output_affine(net)
-    return torch.linalg.lstsq(weight, (raw - bias).T).solution.T
 
 
 def main():
@@ -112,7 +90,7 @@ def main():
     results.append(summary("z", render(layout), target, layout, size))
 
     if not net.config.shared_blob_head:  # the output layers alone, from the hidden vector of each image's best z
-        heads = output_layers(net)
+        heads = lambda hidden: net.decode(net.hidden_to_raw(hidden))  # noqa: E731
         with torch.no_grad():
             hidden = net.mlp(pixel_norm(z))  # (N, H)
         layout = heads(refine_raw(gen, heads, hidden, target, args.steps, args.hidden_lr))

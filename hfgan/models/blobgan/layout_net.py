@@ -128,9 +128,32 @@ class BlobLayoutNet(HfGanModel):
             views = views * (hidden.shape[1] / views.shape[2]) ** 0.5
             inputs = torch.cat([hidden[:, None].expand(-1, views.shape[1], -1), views], dim=2)  # (B, K, H + Z)
             blobs = self.blobs(F.leaky_relu(self.blob_hidden(inputs), 0.2)).flatten(1)  # (B, K, P) -> (B, K * P)
-        else:
-            blobs = self.blobs(hidden)  # (B, K * P)
-        return torch.cat([blobs, self.background(hidden)], dim=1)
+            return torch.cat([blobs, self.background(hidden)], dim=1)
+        return self.hidden_to_raw(hidden)
+
+    def _check_default_head(self) -> None:
+        if self.config.shared_blob_head:
+            raise ValueError("with shared_blob_head=True the raw outputs depend on z as well as on the MLP's hidden "
+                             "vector: there is no map from the hidden vector alone")
+
+    def hidden_to_raw(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The MLP's last hidden vectors (B, hidden_dim) -> raw outputs (B, raw_dim), through the output layers (the
+        default head only: a shared blob head also reads each blob's view of z)."""
+        self._check_default_head()
+        return torch.cat([self.blobs(hidden), self.background(hidden)], dim=1)
+
+    def output_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """`hidden_to_raw` as one affine map: weight `(raw_dim, hidden_dim)` and bias `(raw_dim,)`."""
+        self._check_default_head()
+        weights, biases = zip(*[(layer.weight, layer.bias) for layer in (self.blobs, self.background)])
+        return torch.cat(weights), torch.cat(biases)
+
+    def project_to_hidden(self, raw: torch.Tensor) -> torch.Tensor:
+        """The hidden vectors (B, hidden_dim) whose raw outputs are nearest `raw` (B, raw_dim) in least squares:
+        any raw layout (an encoder's answer) moved into the set of layouts the output layers can give, a space of
+        `hidden_dim` numbers where the raw one has `raw_dim`."""
+        weight, bias = self.output_affine()
+        return torch.linalg.lstsq(weight, (raw - bias).T).solution.T  # W h = raw - b: (raw_dim, H) x (H, B)
 
     @torch.no_grad()
     def compute_mean(self, num_samples: int = 4096, generator: torch.Generator | None = None) -> None:
