@@ -103,11 +103,13 @@ def build_demo(sources: list[str] | None = None, device: str = "cpu", models: De
                     model = gr.Dropdown(models.inverters, value=first(models.inverters), label="Model")
                     steps = gr.Slider(0, MAX_REFINE_STEPS, value=100, step=10, label="Refinement steps after "
                                       "the encoder (closer to the image, slower, less editable)")
+                    space = gr.Radio(["raw", "hidden"], value="raw", label="Refine in: raw (closest) or hidden "
+                                     "(the layout network's own layouts: more steps, more editable)")
                 with gr.Row():
                     upload = uploader(gr, models)
                 button = gr.Button("Invert", variant="primary")
                 scene = editor(gr, models, prefix="invert_")
-                button.click(shown_in_page(models.invert), [model, upload, steps], scene, api_name="invert")
+                button.click(shown_in_page(models.invert), [model, upload, steps, space], scene, api_name="invert")
 
             with gr.Tab("Edit a photo", id="photo"):
                 none_note(models.photo_editors, "StyleGAN release")

@@ -192,12 +192,16 @@ class DemoModels:
         output = pipe(num_images=1, generator=torch.Generator().manual_seed(_integer("seed", seed, 0)))
         return self.show(BlobEdits(name, output.layouts))
 
-    def invert(self, name: str, upload, refine_steps: int = 0):
-        """An uploaded image's layout (the encoder's, refined by `refine_steps` of gradient descent), its rendering,
-        and the editing state that starts from it."""
+    def invert(self, name: str, upload, refine_steps: int = 0, refine_space: str = "raw"):
+        """An uploaded image's layout (the encoder's, refined by `refine_steps` of gradient descent in `refine_space`,
+        as `BlobGANPipeline.invert`'s), its rendering, and the editing state that starts from it."""
+        from ..pipelines.blobgan import REFINE_LR
+
         pipe = self._pipe(name, self.inverters, "BlobGAN release with an encoder")
         refine_steps = _integer("refinement steps", refine_steps, 0, MAX_REFINE_STEPS)
-        layouts = pipe.invert(read_upload(upload), num_refine_steps=refine_steps).layouts
+        if refine_space not in REFINE_LR:
+            raise DemoError(f"Refine in one of {', '.join(REFINE_LR)} (got {refine_space!r}).")
+        layouts = pipe.invert(read_upload(upload), num_refine_steps=refine_steps, refine_space=refine_space).layouts
         return self.show(BlobEdits(name, layouts))
 
     def edit(self, state: BlobEdits | None, action: str, blob: int, dx: float = 0.0, dy: float = 0.0,

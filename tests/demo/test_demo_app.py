@@ -84,6 +84,9 @@ def test_invert_and_edit_through_the_client(client, images):
     assert not np.array_equal(opened(edited), opened(reconstruction))
     back, _ = client.predict(api_name="/invert_reset")
     assert np.array_equal(opened(back), opened(reconstruction))
+    hidden, _ = client.predict("blobgan", gradio_client.handle_file(str(images["gray"])), 10, "hidden",
+                               api_name="/invert")  # refined in the layout network's hidden space: another layout
+    assert not np.array_equal(opened(hidden), opened(reconstruction))
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,12 @@ def test_invert_an_upload_then_edit_it(demo_models, images):
     refined = demo_models.invert("blobgan", str(images["rgb"]), 20)[2]
     encoded = demo_models.invert("blobgan", str(images["rgb"]), 0)[2]
     assert not torch.equal(refined.layout.xs, encoded.layout.xs)
+    hidden = demo_models.invert("blobgan", str(images["rgb"]), 20, "hidden")[2]
+    direct = pipe.invert(PIL.Image.open(images["rgb"]), num_refine_steps=20, refine_space="hidden")
+    torch.testing.assert_close(hidden.layout.xs, direct.layouts.xs, atol=1e-5, rtol=0)
+    assert not torch.allclose(hidden.layout.xs, refined.layout.xs)
+    with pytest.raises(DemoError, match="Refine in one of raw, hidden"):
+        demo_models.invert("blobgan", str(images["rgb"]), 20, "z")
     edited, _, state = demo_models.edit(state, "move", 0, 0.2)
     assert edited.size == (256, 256) and len(state.history) == 1
     with pytest.raises(DemoError, match="refinement steps must be a whole number from 0 to 500"):
