@@ -290,8 +290,8 @@ class BlobGANPipeline(HfGanPipeline):
             elif num_refine_steps:  # the hidden vector nearest the encoder's answer, refined through the output layers
                 net = self.layout_net
                 decode = lambda hidden: net.decode(net.hidden_to_raw(hidden))  # noqa: E731
-                start = net.project_to_hidden(encoded.raw.to(net.dtype))  # (n, hidden_dim)
-                layout = decode(refine_raw(self.generator, decode, start, target, num_refine_steps, refine_lr,
+                hidden = net.project_to_hidden(encoded.raw.to(net.dtype))  # (n, hidden_dim)
+                layout = decode(refine_raw(self.generator, decode, hidden, target, num_refine_steps, refine_lr,
                                            perceptual))
             layouts.append(layout.to("cpu"))
             return self.generator(layout.to(dtype=self.generator.dtype), noise_mode="const").sample
