@@ -20,8 +20,9 @@ import torch
 
 torch.set_num_threads(1)
 from hfgan import BlobGANPipeline  # noqa: E402
-from hfgan.metrics.inversion import psnr, scenes_with_boxes, visible_blobs  # noqa: E402
+from hfgan.metrics.inversion import scenes_with_boxes  # noqa: E402
 from hfgan.models.layers.stylegan2 import EqualLinear  # noqa: E402
+from latent_reach import scores  # noqa: E402  (this folder)
 
 
 def hidden_encoder(encoder, net):
@@ -62,8 +63,7 @@ def main():
         with torch.no_grad():
             layout = encode(images)
             out = gen(layout, noise_mode="const").sample
-        return {"psnr": psnr((out + 1) / 2, (images + 1) / 2).mean().item(),
-                "visible_blobs_per_image": visible_blobs(layout, size).sum(1).float().mean().item()}
+        return scores(out, images, layout, size)
 
     start = {"fitted": score(fit), "held_out": score(other)}
     optimizer = torch.optim.Adam(trained.parameters(), lr=args.lr, betas=(0.9, 0.99))  # train_inversion.py's

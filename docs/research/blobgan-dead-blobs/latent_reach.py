@@ -31,9 +31,14 @@ from hfgan.pipelines.blobgan import refine_raw  # noqa: E402
 from hfgan.pipelines.pipeline_utils import reconstruction_distance  # noqa: E402
 
 
-def summary(name: str, images: torch.Tensor, target: torch.Tensor, layout, size: int) -> dict:
-    return {"way": name, "psnr": psnr((images + 1) / 2, (target + 1) / 2).mean().item(),
+def scores(images: torch.Tensor, target: torch.Tensor, layout, size: int) -> dict:
+    """The mean PSNR of `images` against `target` (both in [-1, 1]) and the visible blobs per image of `layout`."""
+    return {"psnr": psnr((images + 1) / 2, (target + 1) / 2).mean().item(),
             "visible_blobs_per_image": visible_blobs(layout, size).sum(1).float().mean().item()}
+
+
+def summary(name: str, images: torch.Tensor, target: torch.Tensor, layout, size: int) -> dict:
+    return {"way": name, **scores(images, target, layout, size)}
 
 
 def main():
