@@ -113,9 +113,10 @@ class BlobGANGenerator(HfGanModel):
     def alphas(self, layout: BlobLayout) -> list[torch.Tensor]:
         """The blobs' alphas (B, K + 1, S, S) at each of the synthesis's resolutions, the coarsest first: sampled at
         each grid's pixel centres, or (`pooled_alphas`) averaged down from `image_size`."""
+        args = layout.splat_args()
         if not self.config.pooled_alphas:
-            return [blob_alphas(*layout.splat_args(), r) for r in self.resolutions]
-        alphas = [blob_alphas(*layout.splat_args(), self.config.image_size)]
+            return [blob_alphas(*args, r) for r in self.resolutions]
+        alphas = [blob_alphas(*args, self.config.image_size)]
         while len(alphas) < len(self.resolutions):  # 2x2 means of 2x2 means: the mean over each coarse pixel
             a = alphas[-1]  # four strided slices: about 3x faster on a CPU than avg_pool2d
             alphas.append((a[..., ::2, ::2] + a[..., 1::2, ::2] + a[..., ::2, 1::2] + a[..., 1::2, 1::2]) / 4)
