@@ -7,7 +7,6 @@ sqrt(2), PixelNorm on z, no activation on the last layer) re-written in plain to
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/authors_init.py
 """
 import math
-import sys
 
 import torch
 import torch.nn.functional as F

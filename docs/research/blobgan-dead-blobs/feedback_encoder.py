@@ -79,6 +79,16 @@ class FeedbackEncoder(BlobGANEncoder):
         return BlobGANEncoderOutput(raw=raw, layout=layout) if return_dict else (raw, layout)
 
 
+@torch.no_grad()
+def draw_fakes(net, gen, b: int, draws: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The recipe's generated half: raw layouts beta_fake (b, raw_dim) at truncation psi ~ U[0.5, 1], one psi per
+    image, and their renderings (b, 3, S, S) with the generator's fixed noise."""
+    z = torch.randn(b, net.config.latent_dim, generator=draws)
+    psi = 0.5 + 0.5 * torch.rand(b, generator=draws)
+    beta_fake = net.truncate(net.raw(z), psi)
+    return beta_fake, gen(net.decode(beta_fake), noise_mode="const").sample
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
@@ -117,11 +127,7 @@ def main():
     encoder.train()
     while time.time() - start < args.minutes * 60:
         real = train[torch.randint(len(train), (b,), generator=draws)].float() / 127.5 - 1  # (B, 3, S, S)
-        with torch.no_grad():
-            z = torch.randn(b, net.config.latent_dim, generator=draws)
-            psi = 0.5 + 0.5 * torch.rand(b, generator=draws)  # truncation U[0.5, 1], as the recipe's
-            beta_fake = net.truncate(net.raw(z), psi)
-            fake = gen(net.decode(beta_fake), noise_mode="const").sample
+        beta_fake, fake = draw_fakes(net, gen, b, draws)
         images = torch.cat([real, fake])
         raws = encoder.answers(images, args.iterations, train_first=args.iterations == 0)
         losses = []

@@ -3,7 +3,6 @@ then blobs 0..9 each set to s = 3 alone). Writes docs/research/blobgan-dead-blob
 
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/grow_dead_blobs.py
 """
-import sys
 
 import torch
 

@@ -7,7 +7,6 @@ Do the blobs that won already start large (a per-index head start), and how far 
 (The release holds the EMA weights; EMA at decay 0.999 trails the raw weights by ~1000 steps, close enough here.)
 """
 import json
-import sys
 
 import torch
 

@@ -48,7 +48,7 @@ from hfgan.metrics.inversion import evaluate_inversion, psnr, scenes_with_boxes 
 from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.pipelines.blobgan import refine_raw  # noqa: E402
 from carry_rate import carry_stats  # noqa: E402  (this folder)
-from feedback_encoder import SCENES  # noqa: E402
+from feedback_encoder import SCENES, draw_fakes  # noqa: E402
 
 TRAIN = "data/scenes/scenes-64-train.parquet"
 
@@ -133,11 +133,7 @@ def train(args) -> None:
     while time.time() - start < args.minutes * 60:
         pick = torch.randint(len(train_images), (b,), generator=draws)
         real = train_images[pick].float() / 127.5 - 1  # (B, 3, S, S)
-        with torch.no_grad():
-            z = torch.randn(b, net.config.latent_dim, generator=draws)
-            psi = 0.5 + 0.5 * torch.rand(b, generator=draws)  # truncation U[0.5, 1], as the recipe's
-            beta_fake = net.truncate(net.raw(z), psi)
-            fake = gen(net.decode(beta_fake), noise_mode="const").sample
+        beta_fake, fake = draw_fakes(net, gen, b, draws)  # the same draws as feedback_encoder.py's control
         raw = encoder(torch.cat([real, fake])).raw  # (2B, raw_dim)
         if args.labels_only:  # no image loss, so no generator backward; the label term below teaches the reals
             loss = 10.0 * F.mse_loss(raw[b:], beta_fake)  # train_inversion.py's lambda

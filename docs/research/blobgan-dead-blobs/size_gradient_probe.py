@@ -10,7 +10,6 @@
 Probe on the EMA generator against the raw D: indicative only (the D of the last step was trained against the raw G).
 """
 import json
-import sys
 
 import torch
 import torch.nn.functional as F
