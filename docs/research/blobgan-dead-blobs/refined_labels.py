@@ -6,6 +6,8 @@ image losses alone?
         --start 0 --stop 2500 [--release zoo/blobgan-emoji-scenes-inversion] [--steps 50] [--space raw]
     # how close to the labels an encoder must come: PSNR on the way from the encoder's answer to the label
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/refined_labels.py blend --labels OUT/labels-0.pt [256]
+    # how many dimensions the labels need: PSNR of the labels projected on their best rank-r subspace
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/refined_labels.py rank [5000] --labels OUT/labels-*.pt
     # 2. the encoder trained on them, and the control (the same loop, no label term)
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/refined_labels.py train OUT/labelled \
         --labels OUT/labels-*.pt [--label-weight 10] [--minutes 30] > out.json
@@ -26,7 +28,8 @@ half, + 10 x the latent L2 on the generated half; batch 16 + 16, Adam lr 1e-3 (0
 the mean squared error between E(x_real) and x_real's refined raw layout, the reals drawn from the labelled scenes
 only, for `--minutes` of wall time. With `--labels-only` the image losses go: the generated half keeps the latent
 L2 (x 10), the real half only the label's, so a step needs no generator backward. `--width` trains a fresh encoder
-of other widths (started at the mean layout) instead of the release's. Printed every `--every` steps: PSNR on the
+of other widths (started at the mean layout) instead of the release's; `--mlp-head H` adds to its linear head an MLP
+of H hidden units whose output starts at zero (`ResidualHead`). Printed every `--every` steps: PSNR on the
 first 256 held-out emoji scenes and on the first 256 labelled ones, and the label error on those; then
 evaluate_inversion's numbers on the emoji and icons test sets and carry_rate.py's editability on the first 64 emoji
 scenes. The encoder's weights go to OUT/encoder.safetensors.
@@ -45,12 +48,28 @@ from hfgan import BlobGANEncoder, BlobGANPipeline  # noqa: E402
 from hfgan.losses import inversion_loss  # noqa: E402
 from hfgan.metrics import load_backbone  # noqa: E402
 from hfgan.metrics.inversion import evaluate_inversion, psnr, scenes_with_boxes  # noqa: E402
+from hfgan.models.layers.stylegan2 import EqualLinear  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.pipelines.blobgan import refine_raw  # noqa: E402
 from carry_rate import carry_stats  # noqa: E402  (this folder)
 from feedback_encoder import SCENES, draw_fakes  # noqa: E402
 
 TRAIN = "data/scenes/scenes-64-train.parquet"
+
+
+class ResidualHead(torch.nn.Module):
+    """A linear head (features -> raw layout) plus an MLP of one hidden layer whose last layer starts at zero, so the
+    encoder starts at the linear head's answers. A linear head from C features puts every answer in one C-dimensional
+    affine subspace of the raw layouts; the MLP bends it into a C-dimensional surface."""
+
+    def __init__(self, linear: EqualLinear, hidden: int):
+        super().__init__()
+        self.linear = linear
+        self.mlp = torch.nn.Sequential(EqualLinear(linear.weight.shape[1], hidden), torch.nn.LeakyReLU(0.2),
+                                       EqualLinear(hidden, linear.weight.shape[0], weight_init=0.0))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(features) + self.mlp(features)  # (B, raw_dim)
 
 
 def frozen_pipe(release: str) -> BlobGANPipeline:
@@ -99,6 +118,8 @@ def train(args) -> None:
         encoder = BlobGANEncoder(**{**config, "channel_base": args.width[0], "channel_max": args.width[1]})
         encoder.start_at(net.output_mean)
         pipe.encoder = encoder
+    if args.mlp_head:  # the linear head plus a nonlinear correction that starts at zero: answers off a flat subspace
+        encoder.head = ResidualHead(encoder.head, args.mlp_head)
     encoder.requires_grad_(True)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=args.lr, betas=(0.9, 0.99))  # train_inversion.py's
     perceptual = perceptual_distance("emoji-cnn-distance")
@@ -164,7 +185,7 @@ def train(args) -> None:
     first = scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:64].float() / 255
     layout = pipe.invert(first, output_type="pt").layouts
     print(json.dumps({"release": args.release, "labels": args.labels, "label_weight": args.label_weight,
-                      "labels_only": args.labels_only, "width": args.width,
+                      "labels_only": args.labels_only, "width": args.width, "mlp_head": args.mlp_head,
                       "minutes": args.minutes, "steps": step, "labelled_scenes": len(index), "curve": curve,
                       "results": results, "carry_64_emoji": carry_stats(gen, layout)}, indent=1))
 
@@ -188,6 +209,29 @@ def blend(args) -> None:
     print(json.dumps({"release": args.release, "labels": args.labels[0], "images": n, "rows": rows}, indent=1))
 
 
+def rank(args) -> None:
+    """How many dimensions the labels need between them: the labels of the first N labelled scenes projected onto
+    their best rank-r affine subspace (PCA), rendered, scored against the first 256 of those scenes. An encoder whose
+    last layer is linear from C features answers inside one C-dimensional affine subspace."""
+    pipe = frozen_pipe(args.release)
+    gen, encoder = pipe.generator, pipe.encoder
+    shards = sorted((torch.load(path) for path in args.labels), key=lambda shard: shard["start"])
+    labels = torch.cat([s["raw"] for s in shards])[: args.n]  # (N, raw_dim)
+    index = torch.cat([torch.arange(s["start"], s["stop"]) for s in shards])[:256]
+    target = scenes_with_boxes(TRAIN, image_size=gen.config.image_size)[0][index].float() / 127.5 - 1
+    mean = labels.mean(0)
+    _, singular, directions = torch.linalg.svd(labels - mean, full_matrices=False)  # directions: (min(N, D), D)
+    rows = []
+    with torch.no_grad():
+        for r in args.ranks:
+            basis = directions[:r]  # (r, raw_dim)
+            projected = mean + (labels[: len(index)] - mean) @ basis.T @ basis
+            image = gen(encoder.decode(projected), noise_mode="const").sample.clamp(-1, 1)
+            rows.append({"rank": r, "residual_mse": (singular[r:] ** 2).sum().item() / labels.numel(),
+                         "psnr": psnr((image + 1) / 2, (target + 1) / 2).mean().item()})
+    print(json.dumps({"labels": args.labels, "images": len(labels), "scored": len(index), "rows": rows}, indent=1))
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -207,6 +251,8 @@ def main():
     two.add_argument("--minutes", type=float, default=30)
     two.add_argument("--every", type=int, default=250)
     two.add_argument("--lr", type=float, default=1e-3)
+    two.add_argument("--mlp-head", type=int, default=0, metavar="HIDDEN",
+                     help="add to the encoder's linear head an MLP with this many hidden units, started at zero")
     two.add_argument("--width", type=int, nargs=2, metavar=("CHANNEL_BASE", "CHANNEL_MAX"),
                      help="train a fresh encoder of these widths instead of the release's")
     two.add_argument("--seed", type=int, default=0)
@@ -214,10 +260,14 @@ def main():
     three = sub.add_parser("blend")
     three.add_argument("--labels", nargs=1, required=True)
     three.add_argument("n", type=int, nargs="?", default=256)
-    for p in (one, two, three):
+    four = sub.add_parser("rank")
+    four.add_argument("--labels", nargs="+", required=True)
+    four.add_argument("n", type=int, nargs="?", default=5000)
+    four.add_argument("--ranks", type=int, nargs="+", default=[0, 16, 64, 128, 256, 512, 1024])
+    for p in (one, two, three, four):
         p.add_argument("--release", default="zoo/blobgan-emoji-scenes-inversion")
     args = parser.parse_args()
-    {"label": label, "train": train, "blend": blend}[args.mode](args)
+    {"label": label, "train": train, "blend": blend, "rank": rank}[args.mode](args)
 
 
 if __name__ == "__main__":
