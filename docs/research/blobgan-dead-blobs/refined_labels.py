@@ -50,7 +50,7 @@ from hfgan.metrics import load_backbone  # noqa: E402
 from hfgan.metrics.inversion import evaluate_inversion, psnr, scenes_with_boxes  # noqa: E402
 from hfgan.models.layers.stylegan2 import EqualLinear  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
-from hfgan.pipelines.blobgan import refine_raw  # noqa: E402
+from hfgan.pipelines.blobgan import REFINE_LR, refine_raw  # noqa: E402
 from carry_rate import carry_stats  # noqa: E402  (this folder)
 from feedback_encoder import SCENES, draw_fakes  # noqa: E402
 
@@ -80,21 +80,28 @@ def frozen_pipe(release: str) -> BlobGANPipeline:
     return pipe
 
 
+def load_labels(paths: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The label shards at `paths` in scene order: the training scenes' indices (N,) and their labels (N, raw_dim)."""
+    shards = sorted((torch.load(path) for path in paths), key=lambda shard: shard["start"])
+    return (torch.cat([torch.arange(s["start"], s["stop"]) for s in shards]), torch.cat([s["raw"] for s in shards]))
+
+
 def label(args) -> None:
     pipe = frozen_pipe(args.release)
     net, gen, encoder = pipe.layout_net, pipe.generator, pipe.encoder
     size = gen.config.image_size
     images = scenes_with_boxes(TRAIN, image_size=size)[0][args.start : args.stop]  # uint8 (N, 3, S, S)
+    lr = args.lr or REFINE_LR[args.space]
     raws, scores = [], []
     for chunk in images.split(64):
         target = chunk.float() / 127.5 - 1  # (n, 3, S, S)
         with torch.no_grad():
             start = encoder(target).raw
         if args.space == "raw":
-            raw = refine_raw(gen, encoder.decode, start, target, args.steps, args.lr or 0.05)
+            raw = refine_raw(gen, encoder.decode, start, target, args.steps, lr)
         else:  # the hidden vector nearest the encoder's answer, refined through the output layers (pipe.invert's)
             hidden = refine_raw(gen, lambda h: net.decode(net.hidden_to_raw(h)), net.project_to_hidden(start),
-                                target, args.steps, args.lr or 0.1)
+                                target, args.steps, lr)
             raw = net.hidden_to_raw(hidden)
         with torch.no_grad():
             image = gen(encoder.decode(raw), noise_mode="const").sample.clamp(-1, 1)
@@ -125,9 +132,7 @@ def train(args) -> None:
     perceptual = perceptual_distance("emoji-cnn-distance")
     size = gen.config.image_size
     scenes = scenes_with_boxes(TRAIN, image_size=size)[0]
-    shards = sorted((torch.load(path) for path in args.labels), key=lambda shard: shard["start"])
-    index = torch.cat([torch.arange(s["start"], s["stop"]) for s in shards])
-    labels = torch.cat([s["raw"] for s in shards])  # (N, raw_dim), row i the label of scene index[i]
+    index, labels = load_labels(args.labels)  # (N,), (N, raw_dim): row i the label of scene index[i]
     train_images = scenes[index]
     held_out = scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:256].float() / 127.5 - 1
     fitted = train_images[:256].float() / 127.5 - 1
@@ -194,11 +199,9 @@ def blend(args) -> None:
     """PSNR along the straight way from the release encoder's answer to the label, on the first N labelled scenes."""
     pipe = frozen_pipe(args.release)
     gen, encoder = pipe.generator, pipe.encoder
-    shard = torch.load(args.labels[0])
-    n = min(args.n, len(shard["raw"]))
-    images = scenes_with_boxes(TRAIN, image_size=gen.config.image_size)[0][shard["start"] : shard["start"] + n]
-    target = images.float() / 127.5 - 1  # (N, 3, S, S)
-    label = shard["raw"][:n]
+    index, label = (tensor[: args.n] for tensor in load_labels(args.labels))
+    n = len(index)
+    target = scenes_with_boxes(TRAIN, image_size=gen.config.image_size)[0][index].float() / 127.5 - 1  # (N, 3, S, S)
     rows = []
     with torch.no_grad():
         answer = encoder(target).raw
@@ -215,9 +218,8 @@ def rank(args) -> None:
     last layer is linear from C features answers inside one C-dimensional affine subspace."""
     pipe = frozen_pipe(args.release)
     gen, encoder = pipe.generator, pipe.encoder
-    shards = sorted((torch.load(path) for path in args.labels), key=lambda shard: shard["start"])
-    labels = torch.cat([s["raw"] for s in shards])[: args.n]  # (N, raw_dim)
-    index = torch.cat([torch.arange(s["start"], s["stop"]) for s in shards])[:256]
+    index, labels = (tensor[: args.n] for tensor in load_labels(args.labels))  # (N,), (N, raw_dim)
+    index = index[:256]
     target = scenes_with_boxes(TRAIN, image_size=gen.config.image_size)[0][index].float() / 127.5 - 1
     mean = labels.mean(0)
     _, singular, directions = torch.linalg.svd(labels - mean, full_matrices=False)  # directions: (min(N, D), D)
