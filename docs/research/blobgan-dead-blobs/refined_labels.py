@@ -29,10 +29,11 @@ the mean squared error between E(x_real) and x_real's refined raw layout, the re
 only, for `--minutes` of wall time. With `--labels-only` the image losses go: the generated half keeps the latent
 L2 (x 10), the real half only the label's, so a step needs no generator backward. `--width` trains a fresh encoder
 of other widths (started at the mean layout) instead of the release's; `--mlp-head H` adds to its linear head an MLP
-of H hidden units whose output starts at zero (`ResidualHead`). Printed every `--every` steps: PSNR on the
-first 256 held-out emoji scenes and on the first 256 labelled ones, and the label error on those; then
-evaluate_inversion's numbers on the emoji and icons test sets and carry_rate.py's editability on the first 64 emoji
-scenes. The encoder's weights go to OUT/encoder.safetensors.
+of H hidden units whose output starts at zero (`ResidualHead`); `--pooled H` wraps it in pooled_encoder.py's
+`PooledEncoder` (a per-blob MLP of H hidden units on the features under each blob, round 17). Printed every
+`--every` steps: PSNR on the first 256 held-out emoji scenes and on the first 256 labelled ones, and the label error
+on those; then evaluate_inversion's numbers on the emoji and icons test sets and carry_rate.py's editability on the
+first 64 emoji scenes. The encoder's weights go to OUT/encoder.safetensors.
 """
 import argparse
 import json
@@ -53,6 +54,7 @@ from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.pipelines.blobgan import REFINE_LR, refine_raw  # noqa: E402
 from carry_rate import carry_stats  # noqa: E402  (this folder)
 from feedback_encoder import SCENES, draw_fakes  # noqa: E402
+from pooled_encoder import PooledEncoder  # noqa: E402
 
 TRAIN = "data/scenes/scenes-64-train.parquet"
 
@@ -127,6 +129,8 @@ def train(args) -> None:
         pipe.encoder = encoder
     if args.mlp_head:  # the linear head plus a nonlinear correction that starts at zero: answers off a flat subspace
         encoder.head = ResidualHead(encoder.head, args.mlp_head)
+    if args.pooled:  # plus a per-blob correction read from the pixels under each blob (round 17, pooled_encoder.py)
+        encoder = pipe.encoder = PooledEncoder(encoder, args.pooled)
     encoder.requires_grad_(True)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=args.lr, betas=(0.9, 0.99))  # train_inversion.py's
     perceptual = perceptual_distance("emoji-cnn-distance")
@@ -191,6 +195,7 @@ def train(args) -> None:
     layout = pipe.invert(first, output_type="pt").layouts
     print(json.dumps({"release": args.release, "labels": args.labels, "label_weight": args.label_weight,
                       "labels_only": args.labels_only, "width": args.width, "mlp_head": args.mlp_head,
+                      "pooled": args.pooled,
                       "minutes": args.minutes, "steps": step, "labelled_scenes": len(index), "curve": curve,
                       "results": results, "carry_64_emoji": carry_stats(gen, layout)}, indent=1))
 
@@ -255,6 +260,8 @@ def main():
     two.add_argument("--lr", type=float, default=1e-3)
     two.add_argument("--mlp-head", type=int, default=0, metavar="HIDDEN",
                      help="add to the encoder's linear head an MLP with this many hidden units, started at zero")
+    two.add_argument("--pooled", type=int, default=0, metavar="HIDDEN",
+                     help="add a per-blob MLP of this many hidden units on features pooled under each blob")
     two.add_argument("--width", type=int, nargs=2, metavar=("CHANNEL_BASE", "CHANNEL_MAX"),
                      help="train a fresh encoder of these widths instead of the release's")
     two.add_argument("--seed", type=int, default=0)
