@@ -283,16 +283,10 @@ class BlobGANPipeline(HfGanPipeline):
             target = batch[start:stop].to(device=device, dtype=dtype)
             encoded = self.encoder(target)
             layout = encoded.layout
-            if num_refine_steps and refine_space == "raw":
-                raw = refine_raw(self.generator, self.encoder.decode, encoded.raw, target, num_refine_steps,
-                                 refine_lr, perceptual)
-                layout = self.encoder.decode(raw)
-            elif num_refine_steps:  # the hidden vector nearest the encoder's answer, refined through the output layers
-                net = self.layout_net
-                decode = lambda hidden: net.decode(net.hidden_to_raw(hidden))  # noqa: E731
-                hidden = net.project_to_hidden(encoded.raw.to(net.dtype))  # (n, hidden_dim)
-                layout = decode(refine_raw(self.generator, decode, hidden, target, num_refine_steps, refine_lr,
-                                           perceptual))
+            if num_refine_steps:
+                layout = self.layout_net.decode(refine_in_space(
+                    self.generator, self.layout_net, encoded.raw, target, num_refine_steps, refine_lr, refine_space,
+                    perceptual))
             layouts.append(layout.to("cpu"))
             return self.generator(layout.to(dtype=self.generator.dtype), noise_mode="const").sample
 
@@ -304,6 +298,19 @@ class BlobGANPipeline(HfGanPipeline):
         if not return_dict:
             return (layout, reconstructions)
         return BlobGANInversionOutput(layouts=layout, reconstructions=reconstructions)
+
+
+def refine_in_space(generator, layout_net, raw: torch.Tensor, target: torch.Tensor, num_steps: int, lr: float,
+                    space: str = "raw", perceptual=None) -> torch.Tensor:
+    """Raw layouts `(n, raw_dim)` refined from `raw` towards `target` (`refine_raw`'s loss): on the raw vector itself
+    (`space="raw"`), or (`"hidden"`) on the layout network's last hidden vector nearest it, through its output layers,
+    so the answer stays a layout of the network's own kind. `layout_net` decodes either (an encoder's raw vectors
+    mean the same to it when `check_compatible` passes)."""
+    if space == "raw":
+        return refine_raw(generator, layout_net.decode, raw, target, num_steps, lr, perceptual)
+    hidden = layout_net.project_to_hidden(raw.to(layout_net.dtype))  # (n, hidden_dim)
+    decode = lambda h: layout_net.decode(layout_net.hidden_to_raw(h))  # noqa: E731
+    return layout_net.hidden_to_raw(refine_raw(generator, decode, hidden, target, num_steps, lr, perceptual))
 
 
 def refine_raw(generator, decode, raw: torch.Tensor, target: torch.Tensor, num_steps: int, lr: float,

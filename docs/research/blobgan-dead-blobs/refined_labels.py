@@ -19,9 +19,9 @@ on any scene in 50 steps and the encoder reaches 18.5-20.5 dB on generated image
 with the latent term. Hypothesis: the image losses' gradient through the generator is a slow teacher; the refined
 layout of each real scene, a target in the layout's own space, teaches faster.
 
-`label` runs `refine_raw` from the release's encoder answer for scenes [start, stop) of the training parquet
-(`--space raw`: the raw vector, pipe.invert's default; `hidden`: the layout network's last hidden vector, the more
-editable refinement) and saves the raw layouts with each one's PSNR.
+`label` runs `refine_in_space` (pipe.invert's refinement) from the release's encoder answer for scenes
+[start, stop) of the training parquet (`--space raw`: the raw vector, pipe.invert's default; `hidden`: the layout
+network's last hidden vector, the more editable refinement) and saves the raw layouts with each one's PSNR.
 
 `train` trains the release's encoder on train_inversion.py's loss (emoji-cnn-distance + L2 on a real and a generated
 half, + 10 x the latent L2 on the generated half; batch 16 + 16, Adam lr 1e-3 (0.9, 0.99)) plus `--label-weight` x
@@ -51,7 +51,7 @@ from hfgan.metrics import load_backbone  # noqa: E402
 from hfgan.metrics.inversion import evaluate_inversion, psnr, scenes_with_boxes  # noqa: E402
 from hfgan.models.layers.stylegan2 import EqualLinear  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
-from hfgan.pipelines.blobgan import REFINE_LR, refine_raw  # noqa: E402
+from hfgan.pipelines.blobgan import REFINE_LR, refine_in_space  # noqa: E402
 from carry_rate import carry_stats  # noqa: E402  (this folder)
 from feedback_encoder import SCENES, draw_fakes  # noqa: E402
 from pooled_encoder import PooledEncoder  # noqa: E402
@@ -99,12 +99,7 @@ def label(args) -> None:
         target = chunk.float() / 127.5 - 1  # (n, 3, S, S)
         with torch.no_grad():
             start = encoder(target).raw
-        if args.space == "raw":
-            raw = refine_raw(gen, encoder.decode, start, target, args.steps, lr)
-        else:  # the hidden vector nearest the encoder's answer, refined through the output layers (pipe.invert's)
-            hidden = refine_raw(gen, lambda h: net.decode(net.hidden_to_raw(h)), net.project_to_hidden(start),
-                                target, args.steps, lr)
-            raw = net.hidden_to_raw(hidden)
+        raw = refine_in_space(gen, net, start, target, args.steps, lr, args.space)  # pipe.invert's refinement
         with torch.no_grad():
             image = gen(encoder.decode(raw), noise_mode="const").sample.clamp(-1, 1)
         raws.append(raw)
