@@ -308,9 +308,14 @@ def refine_in_space(generator, layout_net, raw: torch.Tensor, target: torch.Tens
     mean the same to it when `check_compatible` passes)."""
     if space == "raw":
         return refine_raw(generator, layout_net.decode, raw, target, num_steps, lr, perceptual)
-    hidden = layout_net.project_to_hidden(raw.to(layout_net.dtype))  # (n, hidden_dim)
+    if space != "hidden":
+        raise ValueError(f"space must be one of {', '.join(map(repr, REFINE_LR))}, got {space!r}")
     decode = lambda h: layout_net.decode(layout_net.hidden_to_raw(h))  # noqa: E731
-    return layout_net.hidden_to_raw(refine_raw(generator, decode, hidden, target, num_steps, lr, perceptual))
+    with torch.no_grad():
+        hidden = layout_net.project_to_hidden(raw.to(layout_net.dtype))  # (n, hidden_dim)
+    hidden = refine_raw(generator, decode, hidden, target, num_steps, lr, perceptual)
+    with torch.no_grad():  # the answer, not a graph through the layout network's weights
+        return layout_net.hidden_to_raw(hidden)
 
 
 def refine_raw(generator, decode, raw: torch.Tensor, target: torch.Tensor, num_steps: int, lr: float,

@@ -7,7 +7,7 @@ import torch
 
 from hfgan import BlobGANGenerator, BlobGANPipeline, BlobLayoutNet, HfGanPipeline
 from hfgan.models.blobgan.layout import REMOVED_SIZE
-from hfgan.pipelines.blobgan import REFINE_LR
+from hfgan.pipelines.blobgan import REFINE_LR, refine_in_space
 
 
 @pytest.fixture
@@ -253,6 +253,26 @@ def test_refinement_in_the_hidden_space(inverting):
     other = BlobGANPipeline(layout_net=shared, generator=inverting.generator, encoder=inverting.encoder)
     with pytest.raises(ValueError, match="needs the layout network's default blob head"):
         other.invert(scenes, num_refine_steps=1, refine_space="hidden")
+
+
+def test_refine_in_space_returns_raw_layouts_of_the_space(inverting):
+    """refine_in_space gives raw vectors: from the hidden space, ones the output layers can make (projecting them
+    back changes nothing), which the raw space's need not be; both lower the error; an unknown space is an error."""
+    scenes = inverting(num_images=3, output_type="pt", generator=seeded(5)).images * 2 - 1  # (3, 3, 16, 16)
+    net, gen = inverting.layout_net, inverting.generator
+    noise = torch.randn(3, inverting.encoder.raw_dim, generator=seeded(1))
+    start = inverting.encoder(scenes).raw.detach() + 0.3 * noise  # (3, raw_dim), off the encoder's answers
+
+    def error(raw):
+        return (gen(net.decode(raw), noise_mode="const").sample - scenes).pow(2).mean().item()
+
+    for space in REFINE_LR:
+        raw = refine_in_space(gen, net, start, scenes, 30, REFINE_LR[space], space)
+        assert raw.shape == start.shape and not raw.requires_grad and error(raw) < error(start), space
+        kept = net.hidden_to_raw(net.project_to_hidden(raw))
+        assert torch.allclose(kept, raw, atol=1e-4) == (space == "hidden"), space
+    with pytest.raises(ValueError, match="space must be one of 'raw', 'hidden', got 'z'"):
+        refine_in_space(gen, net, start, scenes, 1, 0.1, "z")
 
 
 def test_invert_without_an_encoder_is_a_clear_error(pipe):

@@ -17,13 +17,17 @@ recipe's widths), w_i blob i's composite alpha from beta_0's geometry (the gener
 size, 2x2 means down to each map's; not differentiated), with the blob's raw geometry, E's global features and a
 one-hot of its index, and outputs a correction of its raw entries (geometry and phi, psi; the background's phi_0,
 psi_0), added to beta_0. The corrections of different scenes are no longer one linear map of 64 numbers.
+
+With `footprint=True` a blob's weights are its opacity at size s = 0, sigmoid(-d^2), wherever beta_0 puts it and
+whatever its size or what covers it (the background's stay its composite alpha): a blob that beta_0 made invisible
+still reads the pixels where it sits, so its correction can grow it over an object nothing draws.
 """
 import torch
 
 from hfgan import BlobGANEncoder
 from hfgan.models.blobgan.encoder import BlobGANEncoderOutput
 from hfgan.models.blobgan.layout_net import PER_BLOB
-from hfgan.models.blobgan.splat import blob_alphas
+from hfgan.models.blobgan.splat import blob_alphas, blob_opacities
 from hfgan.models.layers.stylegan2 import EqualLinear, lrelu, minibatch_stddev
 
 
@@ -31,8 +35,9 @@ class PooledEncoder(BlobGANEncoder):
     """E (a release's encoder, its weights copied) plus the per-blob correction above; a BlobGANEncoder to the
     pipeline, so pipe.invert and evaluate_inversion run it as any encoder."""
 
-    def __init__(self, encoder: BlobGANEncoder, hidden: int):
+    def __init__(self, encoder: BlobGANEncoder, hidden: int, footprint: bool = False):
         super().__init__(**{k: v for k, v in encoder.config.items() if not k.startswith("_")})
+        self.footprint = footprint
         self.load_state_dict(encoder.state_dict())
         c = self.config
         maps = 3 + self.backbone.from_rgb.weight.shape[0] + sum(b.conv2.weight.shape[0] for b in self.backbone.blocks)
@@ -59,8 +64,12 @@ class PooledEncoder(BlobGANEncoder):
         features, maps = self.features(images)
         raw = self.head(features)  # beta_0, (B, raw_dim)
         with torch.no_grad():  # where each blob (and the background, moved last as in beta) is visible
-            alphas = blob_alphas(*self.decode(raw).splat_args(), c.image_size)  # (B, K + 1, S, S), background first
-            alphas = torch.cat([alphas[:, 1:], alphas[:, :1]], dim=1)
+            args = self.decode(raw).splat_args()
+            alphas = blob_alphas(*args, c.image_size)  # (B, K + 1, S, S), background first
+            blobs = alphas[:, 1:]  # (B, K, S, S): where each blob is seen, or (footprint) where it sits
+            if self.footprint:
+                blobs = blob_opacities(*args[:3], torch.zeros_like(args[3]), c.image_size)
+            alphas = torch.cat([blobs, alphas[:, :1]], dim=1)
         pooled = []
         for feature_map in maps:
             while alphas.shape[-1] > feature_map.shape[-1]:  # 2x2 means: the alpha over each coarser pixel

@@ -30,10 +30,11 @@ only, for `--minutes` of wall time. With `--labels-only` the image losses go: th
 L2 (x 10), the real half only the label's, so a step needs no generator backward. `--width` trains a fresh encoder
 of other widths (started at the mean layout) instead of the release's; `--mlp-head H` adds to its linear head an MLP
 of H hidden units whose output starts at zero (`ResidualHead`); `--pooled H` wraps it in pooled_encoder.py's
-`PooledEncoder` (a per-blob MLP of H hidden units on the features under each blob, round 17). Printed every
-`--every` steps: PSNR on the first 256 held-out emoji scenes and on the first 256 labelled ones, and the label error
-on those; then evaluate_inversion's numbers on the emoji and icons test sets and carry_rate.py's editability on the
-first 64 emoji scenes. The encoder's weights go to OUT/encoder.safetensors.
+`PooledEncoder` (a per-blob MLP of H hidden units on the features under each blob, round 17; `--footprint`: under
+each blob's shape at size 0, visible or not). Printed every `--every` steps: PSNR on the first 256 held-out emoji
+scenes and on the first 256 labelled ones, and the label error on those; then evaluate_inversion's numbers on the
+emoji and icons test sets and carry_rate.py's editability on the first 64 emoji scenes. The encoder's weights go
+to OUT/encoder.safetensors.
 """
 import argparse
 import json
@@ -125,7 +126,7 @@ def train(args) -> None:
     if args.mlp_head:  # the linear head plus a nonlinear correction that starts at zero: answers off a flat subspace
         encoder.head = ResidualHead(encoder.head, args.mlp_head)
     if args.pooled:  # plus a per-blob correction read from the pixels under each blob (round 17, pooled_encoder.py)
-        encoder = pipe.encoder = PooledEncoder(encoder, args.pooled)
+        encoder = pipe.encoder = PooledEncoder(encoder, args.pooled, args.footprint)
     encoder.requires_grad_(True)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=args.lr, betas=(0.9, 0.99))  # train_inversion.py's
     perceptual = perceptual_distance("emoji-cnn-distance")
@@ -190,7 +191,7 @@ def train(args) -> None:
     layout = pipe.invert(first, output_type="pt").layouts
     print(json.dumps({"release": args.release, "labels": args.labels, "label_weight": args.label_weight,
                       "labels_only": args.labels_only, "width": args.width, "mlp_head": args.mlp_head,
-                      "pooled": args.pooled,
+                      "pooled": args.pooled, "footprint": args.footprint,
                       "minutes": args.minutes, "steps": step, "labelled_scenes": len(index), "curve": curve,
                       "results": results, "carry_64_emoji": carry_stats(gen, layout)}, indent=1))
 
@@ -257,6 +258,8 @@ def main():
                      help="add to the encoder's linear head an MLP with this many hidden units, started at zero")
     two.add_argument("--pooled", type=int, default=0, metavar="HIDDEN",
                      help="add a per-blob MLP of this many hidden units on features pooled under each blob")
+    two.add_argument("--footprint", action="store_true",
+                     help="with --pooled: read each blob under its shape at size 0, visible or not")
     two.add_argument("--width", type=int, nargs=2, metavar=("CHANNEL_BASE", "CHANNEL_MAX"),
                      help="train a fresh encoder of these widths instead of the release's")
     two.add_argument("--seed", type=int, default=0)
