@@ -29,6 +29,17 @@ def same_layout(a: BlobLayout, b: BlobLayout) -> bool:
     return all(torch.equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
 
 
+def test_backbone_returns_its_feature_maps_on_request():
+    """`return_maps=True` gives the same features and every map on the way: after fromRGB, then each block's output
+    down to 4x4, with the widths of StyleGAN2's rule (64 / 16 = 4 channels at 16 px, 8 from 8 px down)."""
+    torch.manual_seed(0)
+    backbone = ResidualBackbone(16, 64, 8, 0)
+    images = torch.rand(2, 3, 16, 16) * 2 - 1
+    features, maps = backbone(images, return_maps=True)
+    torch.testing.assert_close(features, backbone(images))
+    assert [tuple(m.shape) for m in maps] == [(2, 4, 16, 16), (2, 8, 8, 8), (2, 8, 4, 4)]
+
+
 def test_output_has_the_layout_structure_and_renders():
     torch.manual_seed(0)
     encoder = BlobGANEncoder(**TINY)

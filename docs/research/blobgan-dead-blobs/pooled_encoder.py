@@ -27,8 +27,8 @@ import torch
 from hfgan import BlobGANEncoder
 from hfgan.models.blobgan.encoder import BlobGANEncoderOutput
 from hfgan.models.blobgan.layout_net import PER_BLOB
-from hfgan.models.blobgan.splat import blob_alphas, blob_opacities
-from hfgan.models.layers.stylegan2 import EqualLinear, lrelu, minibatch_stddev
+from hfgan.models.blobgan.splat import blob_alphas, blob_opacities, halve
+from hfgan.models.layers.stylegan2 import EqualLinear
 
 
 class PooledEncoder(BlobGANEncoder):
@@ -46,35 +46,23 @@ class PooledEncoder(BlobGANEncoder):
             EqualLinear(inputs, hidden, activation="lrelu"),
             EqualLinear(hidden, PER_BLOB + c.structure_dim + c.style_dim, weight_init=0.0))  # starts as E
 
-    def features(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """E's global features (B, C_4) and every map on the way: the image, then 64 px down to 4 px."""
-        bb = self.backbone
-        x = lrelu(bb.from_rgb(images))  # (B, C_S, S, S)
-        maps = [images, x]
-        for block in bb.blocks:
-            x = block(x)  # halves the resolution
-            maps.append(x)
-        if bb.mbstd_group_size:
-            x = minibatch_stddev(x, bb.mbstd_group_size)
-        return lrelu(bb.fc(lrelu(bb.conv(x)).flatten(1))), maps
-
     def forward(self, images: torch.Tensor, return_dict: bool = True):
         c = self.config
         k, b = c.num_blobs, images.shape[0]
-        features, maps = self.features(images)
+        features, maps = self.backbone(images, return_maps=True)  # (B, C_4); 64 px down to 4 px
+        maps = [images, *maps]  # the image's own colours first
         raw = self.head(features)  # beta_0, (B, raw_dim)
         with torch.no_grad():  # where each blob (and the background, moved last as in beta) is visible
             args = self.decode(raw).splat_args()
             alphas = blob_alphas(*args, c.image_size)  # (B, K + 1, S, S), background first
-            blobs = alphas[:, 1:]  # (B, K, S, S): where each blob is seen, or (footprint) where it sits
+            seen = alphas[:, 1:]  # (B, K, S, S): where each blob is seen, or (footprint) where it sits
             if self.footprint:
-                blobs = blob_opacities(*args[:3], torch.zeros_like(args[3]), c.image_size)
-            alphas = torch.cat([blobs, alphas[:, :1]], dim=1)
+                seen = blob_opacities(*args[:3], torch.zeros_like(args[3]), c.image_size)
+            alphas = torch.cat([seen, alphas[:, :1]], dim=1)
         pooled = []
         for feature_map in maps:
-            while alphas.shape[-1] > feature_map.shape[-1]:  # 2x2 means: the alpha over each coarser pixel
-                alphas = (alphas[..., ::2, ::2] + alphas[..., 1::2, ::2] + alphas[..., ::2, 1::2]
-                          + alphas[..., 1::2, 1::2]) / 4
+            while alphas.shape[-1] > feature_map.shape[-1]:  # the alpha over each coarser pixel
+                alphas = halve(alphas)
             weights = alphas.flatten(2)  # (B, K + 1, P)
             weights = weights / (weights.sum(-1, keepdim=True) + 1e-6)
             pooled.append(torch.bmm(weights, feature_map.flatten(2).transpose(1, 2)))  # (B, K + 1, C_l)

@@ -14,7 +14,7 @@ from torch import nn
 from ..layers.stylegan2 import SynthesisLayer, ToRGB, stage_channels
 from ..modeling_utils import HfGanModel, check_int, power_of_two
 from .layout import BlobLayout
-from .splat import blob_alphas, splat
+from .splat import blob_alphas, halve, splat
 
 
 @dataclass
@@ -118,8 +118,7 @@ class BlobGANGenerator(HfGanModel):
             return [blob_alphas(*args, r) for r in self.resolutions]
         alphas = [blob_alphas(*args, self.config.image_size)]
         while len(alphas) < len(self.resolutions):  # 2x2 means of 2x2 means: the mean over each coarse pixel
-            a = alphas[-1]  # four strided slices: about 3x faster on a CPU than avg_pool2d
-            alphas.append((a[..., ::2, ::2] + a[..., 1::2, ::2] + a[..., ::2, 1::2] + a[..., 1::2, 1::2]) / 4)
+            alphas.append(halve(alphas[-1]))
         return alphas[::-1]  # (B, K + 1, S, S) from the coarsest S
 
     @staticmethod

@@ -142,6 +142,12 @@ class _CompositeAlphas(torch.autograd.Function):
         return grad_row, grad_column, grad_dy, grad_cross
 
 
+def halve(grid: torch.Tensor) -> torch.Tensor:
+    """(..., S, S) -> (..., S / 2, S / 2): the mean of each 2x2 block (for alphas, the alpha over each pixel of the
+    coarser grid), as four strided slices: about 3x faster on a CPU than `avg_pool2d`."""
+    return (grid[..., ::2, ::2] + grid[..., 1::2, ::2] + grid[..., ::2, 1::2] + grid[..., 1::2, 1::2]) / 4
+
+
 def splat(alphas: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
     """Feature grid F(p) = sum_i alpha_i(p) phi_i: alphas (B, K + 1, S, S) and features (B, K + 1, C), background
     first, give (B, C, S, S) in channels-last memory (`torch.channels_last`).

@@ -252,11 +252,16 @@ class ResidualBackbone(nn.Module):
         self.fc = EqualLinear(channels[-1] * 16, channels[-1])
         self.out_features = channels[-1]
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, return_maps: bool = False):
+        """(B, 3, S, S) -> features (B, C_4); with `return_maps`, also the feature maps on the way, (B, C_S, S, S)
+        after fromRGB, then each block's output down to (B, C_4, 4, 4) (what reads features under a region)."""
         x = lrelu(self.from_rgb(images))  # (B, C_S, S, S)
+        maps = [x]
         for block in self.blocks:
             x = block(x)  # halves the resolution, down to (B, C_4, 4, 4)
+            maps.append(x)
         if self.mbstd_group_size:
             x = minibatch_stddev(x, self.mbstd_group_size)  # (B, C_4 + 1, 4, 4)
         x = lrelu(self.conv(x))
-        return lrelu(self.fc(x.flatten(1)))  # (B, C_4)
+        features = lrelu(self.fc(x.flatten(1)))  # (B, C_4)
+        return (features, maps) if return_maps else features
