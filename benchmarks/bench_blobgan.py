@@ -58,15 +58,9 @@ def splat_share(batch_size: int, repeats: int, model: str = "blobgan_small", ima
     layout = pipe.layout_net(torch.randn(batch_size, pipe.layout_net.config.latent_dim))
     g = pipe.generator
 
-    def splat():  # exactly the splats of BlobGANGenerator.forward: every layer's modulation and the input grid
-        styles, alphas = layout.features("style"), g.alphas(layout)
-        g.splat_modulations(alphas[0], styles, [g.input_layer, g.to_rgb[0]], extra=layout.features("structure"))
-        for a, (up, conv), to_rgb in zip(alphas[1:], g.layers, g.to_rgb[1:]):
-            g.splat_modulations(a, styles, [up, conv, to_rgb])
-
     splat_t, forward_t = [], []
     for _ in range(3):  # interleaved, so drift in machine load hits both alike
-        splat_t.append(time_it(splat, repeats))
+        splat_t.append(time_it(lambda: g.style_maps(layout), repeats))  # exactly the splats of a forward
         forward_t.append(time_it(lambda: g(layout), repeats))
     s, f = statistics.median(splat_t), statistics.median(forward_t)
     alphas = "pooled" if g.config.pooled_alphas else "sampled"

@@ -120,6 +120,18 @@ def test_mapping_styles_before_splatting_equals_mapping_the_splatted_map():
     torch.testing.assert_close(mapped, expected, rtol=1e-4, atol=1e-5)
 
 
+def test_style_maps_are_the_splats_of_a_forward():
+    """`style_maps` (what forward renders from, and what bench_blobgan.py times): per resolution, coarsest first,
+    each layer's style map at that resolution, and at the input grid the splatted structure features as well."""
+    generator = BlobGANGenerator(image_size=16, input_size=4, **TINY)
+    layout = tiny_layout()
+    maps = generator.style_maps(layout)
+    assert [len(m) for m in maps] == [3, 3, 3] and [m[0].shape[-1] for m in maps] == [4, 8, 16]
+    (structure,) = layout.splat("structure", [4])
+    torch.testing.assert_close(maps[0][2], structure)  # the input grid
+    assert maps[1][1].shape[1] == generator.layers[0][1].conv.affine.weight.shape[0]  # the 8-px layer's inputs
+
+
 def test_minibatch_stddev_against_a_hand_computation():
     x = torch.randn(6, 2, 4, 4)
     out = minibatch_stddev(x, group_size=4)  # 6 is not divisible by 4: groups of 3, images n and n + 2 and n + 4

@@ -130,6 +130,18 @@ class BlobGANGenerator(HfGanModel):
         features = [layer.conv.affine(styles) for layer in layers] + ([extra] if extra is not None else [])
         return splat(alphas, torch.cat(features, dim=2)).split([f.shape[2] for f in features], dim=1)
 
+    def style_maps(self, layout: BlobLayout) -> list[tuple[torch.Tensor, ...]]:
+        """Every splat of a forward (`forward` runs these, `bench_blobgan.py` times them), the coarsest resolution
+        first: the input layer's and its ToRGB's style maps and the structure grid, then at each finer resolution
+        the upsampling layer's, the layer's and its ToRGB's style maps, (B, C, S, S) each."""
+        styles = layout.features("style")  # (B, K + 1, E), the background first
+        alphas = self.alphas(layout)
+        maps = [self.splat_modulations(alphas[0], styles, [self.input_layer, self.to_rgb[0]],
+                                       extra=layout.features("structure"))]
+        for a, (up, conv), to_rgb in zip(alphas[1:], self.layers, self.to_rgb[1:]):
+            maps.append(self.splat_modulations(a, styles, [up, conv, to_rgb]))
+        return maps
+
     def forward(self, layout: BlobLayout, noise_mode: str = "random", return_dict: bool = True):
         """
         Args:
@@ -139,15 +151,10 @@ class BlobGANGenerator(HfGanModel):
             return_dict (`bool`, defaults to `True`): return a [`BlobGANGeneratorOutput`] instead of a tuple.
         """
         self.check_layout(layout)
-        layout = layout.to(self.device, self.dtype)
-        styles = layout.features("style")  # (B, K + 1, E), the background first
-        alphas = self.alphas(layout)
-        s_in, s_rgb, structure = self.splat_modulations(alphas[0], styles, [self.input_layer, self.to_rgb[0]],
-                                                        extra=layout.features("structure"))
+        (s_in, s_rgb, structure), *later = self.style_maps(layout.to(self.device, self.dtype))
         x = self.input_layer(structure, s_in, noise_mode)  # (B, C0, S0, S0) from the splatted structure grid
         rgb = self.to_rgb[0](x, s_rgb)  # (B, 3, S0, S0)
-        for a, (up, conv), to_rgb in zip(alphas[1:], self.layers, self.to_rgb[1:]):
-            s_up, s_conv, s_rgb = self.splat_modulations(a, styles, [up, conv, to_rgb])
+        for (s_up, s_conv, s_rgb), (up, conv), to_rgb in zip(later, self.layers, self.to_rgb[1:]):
             x = conv(up(x, s_up, noise_mode), s_conv, noise_mode)  # (B, C, S, S), S twice the last
             rgb = F.interpolate(rgb, scale_factor=2, mode="bilinear", align_corners=False) + to_rgb(x, s_rgb)
         if not return_dict:
