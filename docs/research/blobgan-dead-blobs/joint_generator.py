@@ -45,7 +45,7 @@ from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.steps import gan_step  # noqa: E402
 from carry_rate import carry_stats  # noqa: E402  (this folder)
 from feedback_encoder import SCENES, draw_fakes  # noqa: E402
-from refined_labels import TRAIN, frozen_pipe  # noqa: E402
+from refined_labels import TRAIN, frozen_pipe, probe_scenes  # noqa: E402
 
 
 def sample_stats(pipe, evaluator: Evaluator, num_carry: int) -> dict:
@@ -90,8 +90,7 @@ def main():
         augment = DiffAugment(["color", "translation"])
         gan_draws = torch.Generator().manual_seed(args.seed + 1)  # apart from `draws`, which the control shares
     perceptual = perceptual_distance("emoji-cnn-distance")
-    train_images = scenes_with_boxes(TRAIN, image_size=size)[0]
-    held_out = scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:256].float() / 127.5 - 1
+    train_images, held_out = probe_scenes(size)
     fitted = train_images[:256].float() / 127.5 - 1
     draws = torch.Generator().manual_seed(args.seed)
     b = 16

@@ -27,7 +27,7 @@ from hfgan import DCGANGenerator  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
 from feedback_encoder import SCENES  # noqa: E402  (this folder)
-from refined_labels import TRAIN, frozen_pipe  # noqa: E402
+from refined_labels import frozen_pipe, probe_scenes  # noqa: E402
 
 
 class PlainAutoencoder(torch.nn.Module):
@@ -60,8 +60,7 @@ def main():
     model = PlainAutoencoder(encoder.backbone, features, args.code, size).requires_grad_(True)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.99))
     perceptual = perceptual_distance("emoji-cnn-distance")
-    train_images = scenes_with_boxes(TRAIN, image_size=size)[0]
-    held_out = scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:256].float() / 127.5 - 1
+    train_images, held_out = probe_scenes(size)
     fitted = train_images[:256].float() / 127.5 - 1
     draws = torch.Generator().manual_seed(args.seed)
     b = 16

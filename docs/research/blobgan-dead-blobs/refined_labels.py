@@ -83,6 +83,13 @@ def frozen_pipe(release: str) -> BlobGANPipeline:
     return pipe
 
 
+def probe_scenes(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training scenes, uint8 (N, 3, S, S), and the probe the loops here score on the way: the first 256 held-out
+    emoji scenes in [-1, 1]."""
+    return (scenes_with_boxes(TRAIN, image_size=size)[0],
+            scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:256].float() / 127.5 - 1)
+
+
 def load_labels(paths: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """The label shards at `paths` in scene order: the training scenes' indices (N,) and their labels (N, raw_dim)."""
     shards = sorted((torch.load(path) for path in paths), key=lambda shard: shard["start"])
@@ -131,10 +138,9 @@ def train(args) -> None:
     optimizer = torch.optim.Adam(encoder.parameters(), lr=args.lr, betas=(0.9, 0.99))  # train_inversion.py's
     perceptual = perceptual_distance("emoji-cnn-distance")
     size = gen.config.image_size
-    scenes = scenes_with_boxes(TRAIN, image_size=size)[0]
+    scenes, held_out = probe_scenes(size)
     index, labels = load_labels(args.labels)  # (N,), (N, raw_dim): row i the label of scene index[i]
     train_images = scenes[index]
-    held_out = scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:256].float() / 127.5 - 1
     fitted = train_images[:256].float() / 127.5 - 1
     draws = torch.Generator().manual_seed(args.seed)
     b = 16
