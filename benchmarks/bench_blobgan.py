@@ -60,7 +60,7 @@ def splat_share(batch_size: int, repeats: int, model: str = "blobgan_small", ima
 
     splat_t, forward_t = [], []
     for _ in range(3):  # interleaved, so drift in machine load hits both alike
-        splat_t.append(time_it(lambda: g.style_maps(layout), repeats))  # exactly the splats of a forward
+        splat_t.append(time_it(lambda: list(g.style_maps(layout)), repeats))  # exactly the splats of a forward
         forward_t.append(time_it(lambda: g(layout), repeats))
     s, f = statistics.median(splat_t), statistics.median(forward_t)
     alphas = "pooled" if g.config.pooled_alphas else "sampled"

@@ -125,7 +125,7 @@ def test_style_maps_are_the_splats_of_a_forward():
     each layer's style map at that resolution, and at the input grid the splatted structure features as well."""
     generator = BlobGANGenerator(image_size=16, input_size=4, **TINY)
     layout = tiny_layout()
-    maps = generator.style_maps(layout)
+    maps = list(generator.style_maps(layout))
     assert [len(m) for m in maps] == [3, 3, 3] and [m[0].shape[-1] for m in maps] == [4, 8, 16]
     (structure,) = layout.splat("structure", [4])
     torch.testing.assert_close(maps[0][2], structure)  # the input grid

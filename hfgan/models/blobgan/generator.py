@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -130,17 +131,17 @@ class BlobGANGenerator(HfGanModel):
         features = [layer.conv.affine(styles) for layer in layers] + ([extra] if extra is not None else [])
         return splat(alphas, torch.cat(features, dim=2)).split([f.shape[2] for f in features], dim=1)
 
-    def style_maps(self, layout: BlobLayout) -> list[tuple[torch.Tensor, ...]]:
-        """Every splat of a forward (`forward` runs these, `bench_blobgan.py` times them), the coarsest resolution
-        first: the input layer's and its ToRGB's style maps and the structure grid, then at each finer resolution
-        the upsampling layer's, the layer's and its ToRGB's style maps, (B, C, S, S) each."""
+    def style_maps(self, layout: BlobLayout) -> Iterator[tuple[torch.Tensor, ...]]:
+        """Every splat of a forward (`forward` renders from these, `bench_blobgan.py` times them), one resolution at
+        a time, the coarsest first, so that a resolution's maps can be freed before the next's are made: the input
+        layer's and its ToRGB's style maps and the structure grid, then at each finer resolution the upsampling
+        layer's, the layer's and its ToRGB's style maps, (B, C, S, S) each."""
         styles = layout.features("style")  # (B, K + 1, E), the background first
         alphas = self.alphas(layout)
-        maps = [self.splat_modulations(alphas[0], styles, [self.input_layer, self.to_rgb[0]],
-                                       extra=layout.features("structure"))]
+        yield self.splat_modulations(alphas[0], styles, [self.input_layer, self.to_rgb[0]],
+                                     extra=layout.features("structure"))
         for a, (up, conv), to_rgb in zip(alphas[1:], self.layers, self.to_rgb[1:]):
-            maps.append(self.splat_modulations(a, styles, [up, conv, to_rgb]))
-        return maps
+            yield self.splat_modulations(a, styles, [up, conv, to_rgb])
 
     def forward(self, layout: BlobLayout, noise_mode: str = "random", return_dict: bool = True):
         """
@@ -151,10 +152,11 @@ class BlobGANGenerator(HfGanModel):
             return_dict (`bool`, defaults to `True`): return a [`BlobGANGeneratorOutput`] instead of a tuple.
         """
         self.check_layout(layout)
-        (s_in, s_rgb, structure), *later = self.style_maps(layout.to(self.device, self.dtype))
+        maps = self.style_maps(layout.to(self.device, self.dtype))
+        s_in, s_rgb, structure = next(maps)
         x = self.input_layer(structure, s_in, noise_mode)  # (B, C0, S0, S0) from the splatted structure grid
         rgb = self.to_rgb[0](x, s_rgb)  # (B, 3, S0, S0)
-        for (s_up, s_conv, s_rgb), (up, conv), to_rgb in zip(later, self.layers, self.to_rgb[1:]):
+        for (s_up, s_conv, s_rgb), (up, conv), to_rgb in zip(maps, self.layers, self.to_rgb[1:]):
             x = conv(up(x, s_up, noise_mode), s_conv, noise_mode)  # (B, C, S, S), S twice the last
             rgb = F.interpolate(rgb, scale_factor=2, mode="bilinear", align_corners=False) + to_rgb(x, s_rgb)
         if not return_dict:
