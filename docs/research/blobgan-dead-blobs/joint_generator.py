@@ -16,16 +16,17 @@ the encoder half way, and the encoder alone reconstructs far closer. The cost to
 (FD against the training scenes, with the GAN loss or without) and the editability (objects carried when a blob of
 the reconstruction moves, and in the samples).
 
-The loop is refined_labels.py's with `--label-weight 0` (the same draws and seed; `--g-lr 0` repeats round 17's
-control exactly): train_inversion.py's loss on 16 real and 16 generated scenes; with `--g-lr` > 0 the same loss's
-gradient also steps the generator (Adam, betas (0, 0.99) as train_blobgan.py's); with `--gan` each step is first
-train_blobgan.py's GAN step (hfgan.steps.gan_step: D on the 16 real scenes and 16 samples from the frozen layout
-network, jittered, DiffAugment colour + translation, lazy R1 0.05 every 16; the non-saturating G loss) with the
-encoder's loss added to G's (`g_penalty`), the discriminator's learning rate `--g-lr`'s. The layout network stays
-frozen. Printed every `--every` steps: PSNR on the first 256 held-out emoji scenes and on the first 256 training
-scenes; then evaluate_inversion on both test sets, carry_rate.py's editability on the first 64 emoji scenes'
-inversions, and the samples' FD / KID (2,000, emoji-cnn, against the training scenes) and carrying (256 samples),
-before and after. Weights go to OUT/{encoder,generator}.safetensors.
+The loop is refined_labels.py's with `--label-weight 0` (the same draws and seed; `--g-lr 0` is round 17's control,
+the same operations in the same order, not rerun: its step-0 probe agrees to 0.01 dB): train_inversion.py's loss on
+16 real and 16 generated scenes; with `--g-lr` > 0 the same loss's gradient also steps the generator (Adam, betas
+(0, 0.99) as train_blobgan.py's); with `--gan` each step is first train_blobgan.py's GAN step (hfgan.steps.gan_step:
+D on the 16 real scenes and 16 samples from the frozen layout network, jittered, DiffAugment colour + translation,
+lazy R1 0.05 every 16; the non-saturating G loss) with the encoder's loss added to G's (`g_penalty`), the
+discriminator's learning rate `--g-lr`'s. The layout network stays frozen. Printed every `--every` steps: PSNR on
+the first 256 held-out emoji scenes and on the first 256 training scenes; then evaluate_inversion on both test sets,
+carry_rate.py's editability on the first 64 emoji scenes' inversions, and the samples' FD / KID (2,000, emoji-cnn,
+against the training scenes) and carrying (256 samples), before and after. Weights go to
+OUT/{encoder,generator}.safetensors.
 """
 import argparse
 import json
