@@ -40,13 +40,12 @@ torch.set_num_threads(1)
 from hfgan import BlobGANDiscriminator  # noqa: E402
 from hfgan.augment import DiffAugment  # noqa: E402
 from hfgan.losses import inversion_loss  # noqa: E402
-from hfgan.metrics import Evaluator, load_backbone  # noqa: E402
-from hfgan.metrics.inversion import evaluate_inversion, psnr, scenes_with_boxes  # noqa: E402
+from hfgan.metrics import Evaluator  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.steps import gan_step  # noqa: E402
 from carry_rate import carry_stats  # noqa: E402  (this folder)
-from feedback_encoder import SCENES, draw_fakes  # noqa: E402
-from refined_labels import TRAIN, frozen_pipe, probe_scenes  # noqa: E402
+from feedback_encoder import draw_fakes  # noqa: E402
+from refined_labels import TRAIN, final_numbers, frozen_pipe, probe_psnr, probe_scenes  # noqa: E402
 
 
 def sample_stats(pipe, evaluator: Evaluator, num_carry: int) -> dict:
@@ -96,14 +95,12 @@ def main():
     draws = torch.Generator().manual_seed(args.seed)
     b = 16
 
-    def probe(images: torch.Tensor) -> float:
-        with torch.no_grad():
-            image = gen(encoder(images).layout, noise_mode="const").sample.clamp(-1, 1)
-            return psnr((image + 1) / 2, (images + 1) / 2).mean().item()
-
     def point(step: int) -> dict:
-        return {"step": step, "minutes": round((time.time() - start) / 60, 2), "held_out": probe(held_out),
-                "train": probe(fitted)}
+        def reconstruct(x):
+            return gen(encoder(x).layout, noise_mode="const").sample
+
+        return {"step": step, "minutes": round((time.time() - start) / 60, 2),
+                "held_out": probe_psnr(reconstruct, held_out), "train": probe_psnr(reconstruct, fitted)}
 
     start, step = time.time(), 0
     curve = [point(0)]
@@ -151,17 +148,8 @@ def main():
     gen.eval().requires_grad_(False)
     for name, module in (("encoder", encoder), ("generator", gen)):
         save_file({k: v.contiguous() for k, v in module.state_dict().items()}, out / f"{name}.safetensors")
-
-    backbone = load_backbone("emoji-cnn")
-    results = []
-    for name, path in SCENES.items():
-        images, boxes = scenes_with_boxes(path, image_size=size)
-        numbers = evaluate_inversion(pipe, images[: args.num_eval], boxes[: args.num_eval], backbone=backbone)
-        results.append({"scenes": name, **numbers})
-    first = scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:64].float() / 255
-    layout = pipe.invert(first, output_type="pt").layouts
     print(json.dumps({"release": args.release, "g_lr": args.g_lr, "gan": args.gan, "minutes": args.minutes,
-                      "steps": step, "curve": curve, "results": results, "carry_64_emoji": carry_stats(gen, layout),
+                      "steps": step, "curve": curve, **final_numbers(pipe, args.num_eval),
                       "samples_before": before, "samples_after": sample_stats(pipe, evaluator, 256)}, indent=1))
 
 

@@ -27,7 +27,7 @@ from hfgan import DCGANGenerator  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
 from feedback_encoder import SCENES  # noqa: E402  (this folder)
-from refined_labels import frozen_pipe, probe_scenes  # noqa: E402
+from refined_labels import frozen_pipe, probe_psnr, probe_scenes  # noqa: E402
 
 
 class PlainAutoencoder(torch.nn.Module):
@@ -65,14 +65,10 @@ def main():
     draws = torch.Generator().manual_seed(args.seed)
     b = 16
 
-    def probe(images: torch.Tensor) -> float:
-        with torch.no_grad():
-            return psnr((model(images).clamp(-1, 1) + 1) / 2, (images + 1) / 2).mean().item()
-
     def point(step: int) -> dict:
         model.eval()
-        result = {"step": step, "minutes": round((time.time() - start) / 60, 2), "held_out": probe(held_out),
-                  "train": probe(fitted)}
+        result = {"step": step, "minutes": round((time.time() - start) / 60, 2),
+                  "held_out": probe_psnr(model, held_out), "train": probe_psnr(model, fitted)}
         model.train()
         return result
 

@@ -90,6 +90,28 @@ def probe_scenes(size: int) -> tuple[torch.Tensor, torch.Tensor]:
             scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:256].float() / 127.5 - 1)
 
 
+def probe_psnr(reconstruct, images: torch.Tensor) -> float:
+    """Mean PSNR of `reconstruct(images)` against `images`, both in [-1, 1], without gradients: the probe the loops
+    here print on the way."""
+    with torch.no_grad():
+        return psnr((reconstruct(images).clamp(-1, 1) + 1) / 2, (images + 1) / 2).mean().item()
+
+
+def final_numbers(pipe: BlobGANPipeline, num_eval: int) -> dict:
+    """What the loops here report at the end: evaluate_inversion on the first `num_eval` scenes of both test sets,
+    and carry_rate.py's editability of the first 64 held-out emoji scenes' inversions."""
+    size = pipe.generator.config.image_size
+    backbone = load_backbone("emoji-cnn")
+    results = []
+    for name, path in SCENES.items():
+        images, boxes = scenes_with_boxes(path, image_size=size)
+        numbers = evaluate_inversion(pipe, images[:num_eval], boxes[:num_eval], backbone=backbone)
+        results.append({"scenes": name, **numbers})
+    first = scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:64].float() / 255
+    layout = pipe.invert(first, output_type="pt").layouts
+    return {"results": results, "carry_64_emoji": carry_stats(pipe.generator, layout)}
+
+
 def load_labels(paths: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """The label shards at `paths` in scene order: the training scenes' indices (N,) and their labels (N, raw_dim)."""
     shards = sorted((torch.load(path) for path in paths), key=lambda shard: shard["start"])
@@ -146,9 +168,7 @@ def train(args) -> None:
     b = 16
 
     def probe(images: torch.Tensor) -> float:
-        with torch.no_grad():
-            image = gen(encoder(images).layout, noise_mode="const").sample.clamp(-1, 1)
-            return psnr((image + 1) / 2, (images + 1) / 2).mean().item()
+        return probe_psnr(lambda x: gen(encoder(x).layout, noise_mode="const").sample, images)
 
     def label_error() -> float:
         with torch.no_grad():
@@ -186,20 +206,11 @@ def train(args) -> None:
             print(json.dumps(curve[-1]), flush=True)
     encoder.eval().requires_grad_(False)
     save_file({k: v.contiguous() for k, v in encoder.state_dict().items()}, out / "encoder.safetensors")
-
-    backbone = load_backbone("emoji-cnn")
-    results = []
-    for name, path in SCENES.items():
-        images, boxes = scenes_with_boxes(path, image_size=size)
-        numbers = evaluate_inversion(pipe, images[: args.num_eval], boxes[: args.num_eval], backbone=backbone)
-        results.append({"scenes": name, **numbers})
-    first = scenes_with_boxes(SCENES["emoji"], image_size=size)[0][:64].float() / 255
-    layout = pipe.invert(first, output_type="pt").layouts
     print(json.dumps({"release": args.release, "labels": args.labels, "label_weight": args.label_weight,
                       "labels_only": args.labels_only, "width": args.width, "mlp_head": args.mlp_head,
                       "pooled": args.pooled, "footprint": args.footprint,
                       "minutes": args.minutes, "steps": step, "labelled_scenes": len(index), "curve": curve,
-                      "results": results, "carry_64_emoji": carry_stats(gen, layout)}, indent=1))
+                      **final_numbers(pipe, args.num_eval)}, indent=1))
 
 
 def blend(args) -> None:
