@@ -2,6 +2,9 @@
 
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --code 1478 [--minutes 30]
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --code 64
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --spatial  # 1,472 on 8 x 8
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs global
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs grid [--num-blobs K]
 
 Rounds 13-18 found every BlobGAN encoder within half a decibel of 15 dB after 30-60 minutes on one thread, with
 the generator frozen or learning too (round 18). A calibration, not a candidate: the zoo encoder's backbone (its
@@ -14,6 +17,12 @@ hour, the blob generator's rendering is what holds the BlobGAN encoder; if it to
 encoder alone is out of this budget's reach for models of this size, blobs or not. Printed every `--every` steps:
 PSNR on the first 256 held-out emoji scenes and the first 256 training scenes; at the end on 1,000 held-out emoji and
 icons scenes each.
+
+Round 19 (section 25 of the README here) found the vector code itself what holds it: `--spatial` lays the code on the
+backbone's 8 x 8 grid instead (`--code` // 64 channels there, given to the decoder's 8 px stage) and reaches 22 dB in
+the same half hour. `--blobs` makes the code a blob layout splatted on that grid as BlobGAN's generator splats its
+input (each blob's phi and psi side by side): the zoo encoder's own (`global`) or grid_encoder.py's `GridEncoder`,
+which takes the `--num-blobs` cells of largest s (`grid`; the release's K by default).
 """
 import argparse
 import json
@@ -26,7 +35,9 @@ torch.set_num_threads(1)
 from hfgan import DCGANGenerator  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
+from hfgan.models.blobgan.splat import blob_alphas, splat  # noqa: E402
 from feedback_encoder import SCENES  # noqa: E402  (this folder)
+from grid_encoder import GridEncoder  # noqa: E402
 from refined_labels import frozen_pipe, probe_psnr, probe_scenes  # noqa: E402
 
 
@@ -42,11 +53,55 @@ class PlainAutoencoder(torch.nn.Module):
         return self.decoder(code[:, :, None, None]).sample  # (B, 3, S, S)
 
 
+class SpatialAutoencoder(PlainAutoencoder):
+    """The same backbone and decoder with the code laid out on the 8 px grid (round 19): `code` // 64 channels at
+    each of the 8 x 8 places, read from the backbone's 8 px map by a 1x1 convolution and given to the DCGAN decoder's
+    8 px stage (a 3x3 convolution to its 128 channels, BatchNorm, ReLU, then its layers from 8 px up)."""
+
+    def __init__(self, backbone: torch.nn.Module, features: int, code: int, image_size: int):
+        super().__init__(backbone, features, code, image_size)
+        del self.to_code
+        channels = {m.shape[-1]: m.shape[1] for m in backbone(torch.zeros(1, 3, image_size, image_size),
+                                                              return_maps=True)[1]}
+        stages, width = list(self.decoder.main), 128  # base 32: 128 channels at 8 px
+        start = next(i for i, layer in enumerate(stages)  # the decoder's 8 px -> 16 px stage
+                     if isinstance(layer, torch.nn.ConvTranspose2d) and layer.in_channels == width)
+        self.to_code = torch.nn.Conv2d(channels[8], code // 64, 1)  # (B, C_8, 8, 8) -> (B, code / 64, 8, 8)
+        self.decoder = torch.nn.Sequential(torch.nn.Conv2d(code // 64, width, 3, padding=1),
+                                           torch.nn.BatchNorm2d(width), torch.nn.ReLU(True), *stages[start:])
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        maps = {m.shape[-1]: m for m in self.backbone(images, return_maps=True)[1]}
+        return self.decoder(self.to_code(maps[8]))  # (B, 3, S, S)
+
+
+class BlobAutoencoder(SpatialAutoencoder):
+    """The same decoder from a blob layout (round 19): a BlobGAN encoder's layout (the zoo encoder's, its head
+    included, or grid_encoder.py's `GridEncoder` on its backbone) splatted on the 8 px grid, each blob's phi and psi
+    side by side (64 + 64 channels; the background's where no blob is), as BlobGAN's generator splats its input grid:
+    the code is the layout's 1,478 numbers, held in 10 blobs."""
+
+    def __init__(self, encoder: torch.nn.Module, image_size: int):
+        c = encoder.config
+        super().__init__(encoder.backbone, encoder.backbone.out_features, 64 * (c.structure_dim + c.style_dim),
+                         image_size)
+        del self.to_code, self.backbone
+        self.encoder = encoder
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        layout = self.encoder(images).layout
+        features = torch.cat([layout.features("structure"), layout.features("style")], 2)  # (B, K + 1, D + E)
+        return self.decoder(splat(blob_alphas(*layout.splat_args(), 8), features).contiguous())  # (B, 3, S, S)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
     parser.add_argument("--release", default="zoo/blobgan-emoji-scenes-inversion")
     parser.add_argument("--code", type=int, default=1478)
+    parser.add_argument("--spatial", action="store_true", help="the code as code // 64 channels on the 8 px grid")
+    parser.add_argument("--blobs", choices=["global", "grid"], help="the code as a BlobGAN layout splatted at 8 px")
+    parser.add_argument("--num-blobs", type=int, help="with --blobs grid: the K cells taken (the release's K)")
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--every", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
@@ -57,7 +112,13 @@ def main():
     size = encoder.config.image_size
     torch.manual_seed(args.seed)
     features = encoder.head.weight.shape[1]
-    model = PlainAutoencoder(encoder.backbone, features, args.code, size).requires_grad_(True)
+    if args.blobs:
+        model = BlobAutoencoder(encoder if args.blobs == "global" else GridEncoder(encoder, num_blobs=args.num_blobs),
+                                size)
+    else:
+        model = (SpatialAutoencoder if args.spatial else PlainAutoencoder)(encoder.backbone, features, args.code,
+                                                                           size)
+    model.requires_grad_(True)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.99))
     perceptual = perceptual_distance("emoji-cnn-distance")
     train_images, held_out = probe_scenes(size)
@@ -95,8 +156,8 @@ def main():
             scores = torch.cat([psnr((model(chunk).clamp(-1, 1) + 1) / 2, (chunk + 1) / 2)
                                 for chunk in images.split(250)])
         results[name] = scores.mean().item()
-    print(json.dumps({"code": args.code, "minutes": args.minutes, "steps": step, "curve": curve, "psnr": results},
-                     indent=1))
+    print(json.dumps({"code": args.code, "spatial": args.spatial, "blobs": args.blobs, "num_blobs": args.num_blobs,
+                      "minutes": args.minutes, "steps": step, "curve": curve, "psnr": results}, indent=1))
 
 
 if __name__ == "__main__":
