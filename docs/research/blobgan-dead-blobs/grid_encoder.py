@@ -25,7 +25,9 @@ Adam lr 1e-3 (0.9, 0.99), the same draws as refined_labels.py's control) and, in
 weight (10) on a per-cell one: each generated layout's blobs assigned to the cell holding their centre (the larger s
 where two share a cell), every entry of an assigned cell's answer against its blob's (the offset as a fraction of a
 cell, depth as index / (K - 1)), and every unassigned cell's s held half a unit under the smallest assigned s (a
-hinge), so that on a generated image the K largest are its own blobs. Printed every `--every` steps: PSNR on the
+hinge), so that on a generated image the K largest are its own blobs; an assigned cell's s error is a term of its
+own, as heavy as the hinge (`--mixed-s-term`: the first run's, s averaged with the cell's other entries, where every
+blob faded). Printed every `--every` steps: PSNR on the
 first 256 held-out emoji scenes and the first 256 training scenes; at the end refined_labels.py's final_numbers.
 Round 17's control (the zoo encoder trained on for 30 minutes in the same loop) is the yardstick: 2,981 steps,
 14.89 / 14.72 dB, 62% carried.
