@@ -48,7 +48,7 @@ from hfgan.models.blobgan.encoder import BlobGANEncoderOutput  # noqa: E402
 from hfgan.models.layers.stylegan2 import EqualLinear  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
 from feedback_encoder import draw_fakes  # noqa: E402  (this folder)
-from refined_labels import final_numbers, frozen_pipe, probe_psnr, probe_scenes  # noqa: E402
+from refined_labels import Curve, final_numbers, frozen_pipe, probe_scenes  # noqa: E402
 
 GRID = 8  # cells per side: the backbone's 8 px map
 MARGIN = 0.5  # an unassigned cell's s stays this far under the smallest assigned s of its image
@@ -159,18 +159,10 @@ def main():
     draws = torch.Generator().manual_seed(args.seed)
     b = 16
 
-    def point(step: int) -> dict:
-        encoder.eval()
-        reconstruct = lambda x: gen(encoder(x).layout, noise_mode="const").sample  # noqa: E731
-        result = {"step": step, "minutes": round((time.time() - start) / 60, 2),
-                  "held_out": probe_psnr(reconstruct, held_out), "train": probe_psnr(reconstruct, fitted)}
-        encoder.train()
-        return result
-
-    start, step = time.time(), 0
-    curve = [point(0)]
-    print(json.dumps(curve[-1]), flush=True)
-    while time.time() - start < args.minutes * 60:
+    curve = Curve(encoder, lambda x: gen(encoder(x).layout, noise_mode="const").sample, held_out, fitted)
+    step = 0
+    curve.add(step)
+    while time.time() - curve.start < args.minutes * 60:
         real = train_images[torch.randint(len(train_images), (b,), generator=draws)].float() / 127.5 - 1
         beta_fake, fake = draw_fakes(net, gen, b, draws)  # the same draws as refined_labels.py's control
         cells, background = encoder.cells(torch.cat([real, fake]))  # (2B, G * G, per_cell), (2B, D + E)
@@ -185,8 +177,7 @@ def main():
         optimizer.step()
         step += 1
         if step % args.every == 0:
-            curve.append(point(step))
-            print(json.dumps(curve[-1]), flush=True)
+            curve.add(step)
     encoder.eval().requires_grad_(False)
     save_file({k: v.contiguous() for k, v in encoder.state_dict().items()}, out / "encoder.safetensors")
     print(json.dumps({"release": args.release, "hidden": args.hidden, "mixed_s_term": args.mixed_s_term,

@@ -45,7 +45,7 @@ from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.steps import gan_step  # noqa: E402
 from carry_rate import carry_stats  # noqa: E402  (this folder)
 from feedback_encoder import draw_fakes  # noqa: E402
-from refined_labels import TRAIN, final_numbers, frozen_pipe, probe_psnr, probe_scenes  # noqa: E402
+from refined_labels import TRAIN, Curve, final_numbers, frozen_pipe, probe_scenes  # noqa: E402
 
 
 def sample_stats(pipe, evaluator: Evaluator, num_carry: int) -> dict:
@@ -95,18 +95,10 @@ def main():
     draws = torch.Generator().manual_seed(args.seed)
     b = 16
 
-    def point(step: int) -> dict:
-        def reconstruct(x):
-            return gen(encoder(x).layout, noise_mode="const").sample
-
-        return {"step": step, "minutes": round((time.time() - start) / 60, 2),
-                "held_out": probe_psnr(reconstruct, held_out), "train": probe_psnr(reconstruct, fitted)}
-
-    start, step = time.time(), 0
-    curve = [point(0)]
-    print(json.dumps(curve[-1]), flush=True)
-    encoder.train()
-    while time.time() - start < args.minutes * 60:
+    curve = Curve(encoder, lambda x: gen(encoder(x).layout, noise_mode="const").sample, held_out, fitted)
+    step = 0
+    curve.add(step)
+    while time.time() - curve.start < args.minutes * 60:
         pick = torch.randint(len(train_images), (b,), generator=draws)
         real = train_images[pick].float() / 127.5 - 1  # (B, 3, S, S)
         with torch.no_grad():
@@ -140,10 +132,7 @@ def main():
         opt_e.step()
         step += 1
         if step % args.every == 0:
-            encoder.eval()
-            curve.append(point(step))
-            encoder.train()
-            print(json.dumps(curve[-1]), flush=True)
+            curve.add(step)
     encoder.eval().requires_grad_(False)
     gen.eval().requires_grad_(False)
     for name, module in (("encoder", encoder), ("generator", gen)):

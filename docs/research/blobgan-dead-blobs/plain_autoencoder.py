@@ -38,7 +38,7 @@ from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.models.blobgan.splat import blob_alphas, splat  # noqa: E402
 from feedback_encoder import SCENES  # noqa: E402  (this folder)
 from grid_encoder import GridEncoder  # noqa: E402
-from refined_labels import frozen_pipe, probe_psnr, probe_scenes  # noqa: E402
+from refined_labels import Curve, frozen_pipe, probe_scenes  # noqa: E402
 
 
 class PlainAutoencoder(torch.nn.Module):
@@ -126,17 +126,10 @@ def main():
     draws = torch.Generator().manual_seed(args.seed)
     b = 16
 
-    def point(step: int) -> dict:
-        model.eval()
-        result = {"step": step, "minutes": round((time.time() - start) / 60, 2),
-                  "held_out": probe_psnr(model, held_out), "train": probe_psnr(model, fitted)}
-        model.train()
-        return result
-
-    start, step = time.time(), 0
-    curve = [point(0)]
-    print(json.dumps(curve[-1]), flush=True)
-    while time.time() - start < args.minutes * 60:
+    curve = Curve(model, model, held_out, fitted)
+    step = 0
+    curve.add(step)
+    while time.time() - curve.start < args.minutes * 60:
         pick = torch.randint(len(train_images), (b,), generator=draws)  # the encoder runs' draws of real scenes
         real = train_images[pick].float() / 127.5 - 1  # (B, 3, S, S)
         reconstruction = model(real)
@@ -146,8 +139,7 @@ def main():
         optimizer.step()
         step += 1
         if step % args.every == 0:
-            curve.append(point(step))
-            print(json.dumps(curve[-1]), flush=True)
+            curve.add(step)
     model.eval()
     results = {}
     for name, path in SCENES.items():

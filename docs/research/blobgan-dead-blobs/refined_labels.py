@@ -97,6 +97,29 @@ def probe_psnr(reconstruct, images: torch.Tensor) -> float:
         return psnr((reconstruct(images).clamp(-1, 1) + 1) / 2, (images + 1) / 2).mean().item()
 
 
+class Curve(list):
+    """The points a training loop here prints on the way, a list (the run's "curve"): at each `add(step)`, the step,
+    the minutes since the curve began (`start`, what the loop's time budget counts from), the probe's PSNR of
+    `reconstruct` on the held-out scenes and on training scenes (under `fitted_key`) and any `extra()` numbers, with
+    `module` in eval mode while probed and in train mode after."""
+
+    def __init__(self, module: torch.nn.Module, reconstruct, held_out: torch.Tensor, fitted: torch.Tensor,
+                 fitted_key: str = "train", extra=None):
+        super().__init__()
+        self.module, self.reconstruct, self.extra = module, reconstruct, extra
+        self.probes = {"held_out": held_out, fitted_key: fitted}
+        self.start = time.time()
+
+    def add(self, step: int) -> None:
+        self.module.eval()
+        point = {"step": step, "minutes": round((time.time() - self.start) / 60, 2),
+                 **{key: probe_psnr(self.reconstruct, images) for key, images in self.probes.items()},
+                 **(self.extra() if self.extra else {})}
+        self.module.train()
+        self.append(point)
+        print(json.dumps(point), flush=True)
+
+
 def final_numbers(pipe: BlobGANPipeline, num_eval: int) -> dict:
     """What the loops here report at the end: evaluate_inversion on the first `num_eval` scenes of both test sets,
     and carry_rate.py's editability of the first 64 held-out emoji scenes' inversions."""
@@ -167,22 +190,15 @@ def train(args) -> None:
     draws = torch.Generator().manual_seed(args.seed)
     b = 16
 
-    def probe(images: torch.Tensor) -> float:
-        return probe_psnr(lambda x: gen(encoder(x).layout, noise_mode="const").sample, images)
-
-    def label_error() -> float:
+    def label_error() -> dict:
         with torch.no_grad():
-            return F.mse_loss(encoder(fitted).raw, labels[:256]).item()
+            return {"label_mse": F.mse_loss(encoder(fitted).raw, labels[:256]).item()}
 
-    def point(step: int) -> dict:
-        return {"step": step, "minutes": round((time.time() - start) / 60, 2), "held_out": probe(held_out),
-                "labelled": probe(fitted), "label_mse": label_error()}
-
-    start, step = time.time(), 0
-    curve = [point(0)]
-    print(json.dumps(curve[-1]), flush=True)
-    encoder.train()
-    while time.time() - start < args.minutes * 60:
+    curve = Curve(encoder, lambda x: gen(encoder(x).layout, noise_mode="const").sample, held_out, fitted,
+                  "labelled", label_error)
+    step = 0
+    curve.add(step)
+    while time.time() - curve.start < args.minutes * 60:
         pick = torch.randint(len(train_images), (b,), generator=draws)
         real = train_images[pick].float() / 127.5 - 1  # (B, 3, S, S)
         beta_fake, fake = draw_fakes(net, gen, b, draws)  # the same draws as feedback_encoder.py's control
@@ -200,10 +216,7 @@ def train(args) -> None:
         optimizer.step()
         step += 1
         if step % args.every == 0:
-            encoder.eval()
-            curve.append(point(step))
-            encoder.train()
-            print(json.dumps(curve[-1]), flush=True)
+            curve.add(step)
     encoder.eval().requires_grad_(False)
     save_file({k: v.contiguous() for k, v in encoder.state_dict().items()}, out / "encoder.safetensors")
     print(json.dumps({"release": args.release, "labels": args.labels, "label_weight": args.label_weight,
