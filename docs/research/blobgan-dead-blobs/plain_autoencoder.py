@@ -5,6 +5,8 @@
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --spatial  # 1,472 on 8 x 8
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs global
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs grid [--num-blobs K]
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs grid --decoder generator \
+        [--channel-base 1024 --channel-max 128] [--zoo-generator]
 
 Rounds 13-18 found every BlobGAN encoder within half a decibel of 15 dB after 30-60 minutes on one thread, with
 the generator frozen or learning too (round 18). A calibration, not a candidate: the zoo encoder's backbone (its
@@ -23,22 +25,30 @@ backbone's 8 x 8 grid instead (`--code` // 64 channels there, given to the decod
 the same half hour. `--blobs` makes the code a blob layout splatted on that grid as BlobGAN's generator splats its
 input (each blob's phi and psi side by side): the zoo encoder's own (`global`) or grid_encoder.py's `GridEncoder`,
 which takes the `--num-blobs` cells of largest s (`grid`; the release's K by default).
+
+Round 20 (section 26): `--decoder generator` decodes the layout with BlobGAN's own generator instead, its splats at
+every resolution from 8 px to 64 px, fresh (at the release's widths, or `--channel-base` / `--channel-max`), or the
+release's GAN-trained one learning on (`--zoo-generator`); its noise the stored maps' (`"const"`, as the pipeline
+renders). Its end is then the grid encoder's (every measure of the inversion pipeline, objects hit and carried
+included, with this generator), and the weights are saved to OUT/model.safetensors.
 """
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save_file
 
 torch.set_num_threads(1)
-from hfgan import DCGANGenerator  # noqa: E402
+from hfgan import BlobGANGenerator, DCGANGenerator  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.models.blobgan.splat import blob_alphas, splat  # noqa: E402
 from feedback_encoder import SCENES  # noqa: E402  (this folder)
 from grid_encoder import GridEncoder  # noqa: E402
-from refined_labels import Curve, frozen_pipe, probe_scenes  # noqa: E402
+from refined_labels import Curve, final_numbers, frozen_pipe, probe_scenes  # noqa: E402
 
 
 class PlainAutoencoder(torch.nn.Module):
@@ -94,6 +104,18 @@ class BlobAutoencoder(SpatialAutoencoder):
         return self.decoder(splat(blob_alphas(*layout.splat_args(), 8), features).contiguous())  # (B, 3, S, S)
 
 
+class GeneratorAutoencoder(torch.nn.Module):
+    """A BlobGAN encoder's layout decoded by a BlobGAN generator (round 20): the generator's own rendering, each
+    blob's style splatted at every resolution, as a decoder that learns."""
+
+    def __init__(self, encoder: torch.nn.Module, generator: BlobGANGenerator):
+        super().__init__()
+        self.encoder, self.generator = encoder, generator
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.generator(self.encoder(images).layout, noise_mode="const").sample  # (B, 3, S, S)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
@@ -102,19 +124,33 @@ def main():
     parser.add_argument("--spatial", action="store_true", help="the code as code // 64 channels on the 8 px grid")
     parser.add_argument("--blobs", choices=["global", "grid"], help="the code as a BlobGAN layout splatted at 8 px")
     parser.add_argument("--num-blobs", type=int, help="with --blobs grid: the K cells taken (the release's K)")
+    parser.add_argument("--decoder", choices=["dcgan", "generator"], default="dcgan",
+                        help="with --blobs: the DCGAN decoder from 8 px, or BlobGAN's generator (fresh)")
+    parser.add_argument("--channel-base", type=int, help="with --decoder generator: its channel_base (the release's)")
+    parser.add_argument("--channel-max", type=int, help="with --decoder generator: its channel_max (the release's)")
+    parser.add_argument("--zoo-generator", action="store_true",
+                        help="with --decoder generator: start from the release's trained generator")
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--every", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-eval", type=int, default=1000, help="test scenes per set at the end")
     args = parser.parse_args()
 
-    encoder = frozen_pipe(args.release).encoder
+    pipe = frozen_pipe(args.release)
+    encoder = pipe.encoder
     size = encoder.config.image_size
     torch.manual_seed(args.seed)
     features = encoder.head.weight.shape[1]
     if args.blobs:
-        model = BlobAutoencoder(encoder if args.blobs == "global" else GridEncoder(encoder, num_blobs=args.num_blobs),
-                                size)
+        blob_encoder = encoder if args.blobs == "global" else GridEncoder(encoder, num_blobs=args.num_blobs)
+        if args.decoder == "dcgan":
+            model = BlobAutoencoder(blob_encoder, size)
+        else:
+            widths = {k: v for k, v in (("channel_base", args.channel_base), ("channel_max", args.channel_max)) if v}
+            generator = (pipe.generator if args.zoo_generator else
+                         BlobGANGenerator(**{**{k: v for k, v in pipe.generator.config.items()
+                                                if not k.startswith("_")}, **widths}))
+            model = GeneratorAutoencoder(blob_encoder, generator)
     else:
         model = (SpatialAutoencoder if args.spatial else PlainAutoencoder)(encoder.backbone, features, args.code,
                                                                            size)
@@ -140,7 +176,15 @@ def main():
         step += 1
         if step % args.every == 0:
             curve.add(step)
-    model.eval()
+    model.eval().requires_grad_(False)
+    if isinstance(model, GeneratorAutoencoder):
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "model.safetensors")
+        pipe.encoder, pipe.generator = model.encoder, model.generator
+        print(json.dumps({**vars(args), "steps": step, "curve": curve, **final_numbers(pipe, args.num_eval)},
+                         indent=1))
+        return
     results = {}
     for name, path in SCENES.items():
         images = scenes_with_boxes(path, image_size=size)[0][: args.num_eval].float() / 127.5 - 1
