@@ -5,8 +5,8 @@
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --spatial  # 1,472 on 8 x 8
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs global
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs grid [--num-blobs K]
-    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs grid --decoder generator \
-        [--channel-base 1024 --channel-max 128] [--zoo-generator]
+    OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs grid \
+        --decoder generator [--channel-base 1024 --channel-max 128] [--zoo-generator]
 
 Rounds 13-18 found every BlobGAN encoder within half a decibel of 15 dB after 30-60 minutes on one thread, with
 the generator frozen or learning too (round 18). A calibration, not a candidate: the zoo encoder's backbone (its
@@ -135,7 +135,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-eval", type=int, default=1000, help="test scenes per set at the end")
     args = parser.parse_args()
-
+    if args.decoder == "generator" and not args.blobs:
+        parser.error("--decoder generator decodes a blob layout: give --blobs global|grid")
+    if args.zoo_generator and (args.decoder != "generator" or args.channel_base or args.channel_max):
+        parser.error("--zoo-generator is the release's generator: give --decoder generator and no widths")
     pipe = frozen_pipe(args.release)
     encoder = pipe.encoder
     size = encoder.config.image_size
