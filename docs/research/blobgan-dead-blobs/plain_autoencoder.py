@@ -125,7 +125,8 @@ def main():
     parser.add_argument("--blobs", choices=["global", "grid"], help="the code as a BlobGAN layout splatted at 8 px")
     parser.add_argument("--num-blobs", type=int, help="with --blobs grid: the K cells taken (the release's K)")
     parser.add_argument("--decoder", choices=["dcgan", "generator"], default="dcgan",
-                        help="with --blobs: the DCGAN decoder from 8 px, or BlobGAN's generator (fresh)")
+                        help="with --blobs: the DCGAN decoder from 8 px, or BlobGAN's generator (fresh, or "
+                        "the release's with --zoo-generator)")
     parser.add_argument("--channel-base", type=int, help="with --decoder generator: its channel_base (the release's)")
     parser.add_argument("--channel-max", type=int, help="with --decoder generator: its channel_max (the release's)")
     parser.add_argument("--zoo-generator", action="store_true",
