@@ -151,9 +151,8 @@ def main():
             model = BlobAutoencoder(blob_encoder, size)
         else:
             widths = {k: v for k, v in (("channel_base", args.channel_base), ("channel_max", args.channel_max)) if v}
-            generator = (pipe.generator if args.zoo_generator else
-                         BlobGANGenerator(**{**{k: v for k, v in pipe.generator.config.items()
-                                                if not k.startswith("_")}, **widths}))
+            generator = (pipe.generator if args.zoo_generator else  # a fresh one: the release's config, new widths
+                         BlobGANGenerator.from_config(pipe.generator.config, **widths))
             model = GeneratorAutoencoder(blob_encoder, generator)
     else:
         model = (SpatialAutoencoder if args.spatial else PlainAutoencoder)(encoder.backbone, features, args.code,
