@@ -6,7 +6,7 @@
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs global
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs grid [--num-blobs K]
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/plain_autoencoder.py OUT --blobs grid \
-        --decoder generator [--channel-base 1024 --channel-max 128] [--zoo-generator]
+        --decoder generator [--channel-base 1024 --channel-max 128] [--zoo-generator] [--distill W]
 
 Rounds 13-18 found every BlobGAN encoder within half a decibel of 15 dB after 30-60 minutes on one thread, with
 the generator frozen or learning too (round 18). A calibration, not a candidate: the zoo encoder's backbone (its
@@ -31,8 +31,15 @@ every resolution from 8 px to 64 px, fresh (at the release's widths, or `--chann
 release's GAN-trained one learning on (`--zoo-generator`); its noise the stored maps' (`"const"`, as the pipeline
 renders). Its end is then the grid encoder's (every measure of the inversion pipeline, objects hit and carried
 included, with this generator), and the weights are saved to OUT/model.safetensors.
+
+Round 21 (section 27): `--distill W` anchors the learning generator to the release's GAN-trained one (frozen, a
+copy): each step also draws 16 layouts from the release's layout network as train_inversion.py draws its fakes
+(truncation psi ~ U[0.5, 1]) and adds W times the same perceptual + L2 loss between the learning generator's
+rendering of them and the frozen generator's. The carry measure is then also taken on 256 of the layout network's
+samples (fixed z) rendered by the learned generator.
 """
 import argparse
+import copy
 import json
 import time
 from pathlib import Path
@@ -46,7 +53,8 @@ from hfgan import BlobGANGenerator, DCGANGenerator  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.models.blobgan.splat import blob_alphas, splat  # noqa: E402
-from feedback_encoder import SCENES  # noqa: E402  (this folder)
+from carry_rate import carry_stats  # noqa: E402  (this folder)
+from feedback_encoder import SCENES, draw_fakes  # noqa: E402
 from grid_encoder import GridEncoder  # noqa: E402
 from refined_labels import Curve, final_numbers, frozen_pipe, probe_scenes  # noqa: E402
 
@@ -131,6 +139,9 @@ def main():
     parser.add_argument("--channel-max", type=int, help="with --decoder generator: its channel_max (the release's)")
     parser.add_argument("--zoo-generator", action="store_true",
                         help="with --decoder generator: start from the release's trained generator")
+    parser.add_argument("--distill", type=float, default=0.0,
+                        help="with --decoder generator: weight of the release's frozen generator as a teacher on "
+                        "the layout network's samples")
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--every", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
@@ -140,7 +151,10 @@ def main():
         parser.error("--decoder generator decodes a blob layout: give --blobs global|grid")
     if args.zoo_generator and (args.decoder != "generator" or args.channel_base or args.channel_max):
         parser.error("--zoo-generator is the release's generator: give --decoder generator and no widths")
+    if args.distill and args.decoder != "generator":
+        parser.error("--distill anchors a learning BlobGAN generator: give --decoder generator")
     pipe = frozen_pipe(args.release)
+    teacher = copy.deepcopy(pipe.generator)  # frozen, before --zoo-generator's copy starts to learn
     encoder = pipe.encoder
     size = encoder.config.image_size
     torch.manual_seed(args.seed)
@@ -163,6 +177,7 @@ def main():
     train_images, held_out = probe_scenes(size)
     fitted = train_images[:256].float() / 127.5 - 1
     draws = torch.Generator().manual_seed(args.seed)
+    fake_draws = torch.Generator().manual_seed(args.seed + 1)  # its own stream: the real draws stay the runs' own
     b = 16
 
     curve = Curve(model, model, held_out, fitted)
@@ -173,6 +188,11 @@ def main():
         real = train_images[pick].float() / 127.5 - 1  # (B, 3, S, S)
         reconstruction = model(real)
         loss = perceptual(real, reconstruction).mean() + F.mse_loss(reconstruction, real)  # inversion_loss's real half
+        if args.distill:
+            with torch.no_grad():
+                beta, target = draw_fakes(pipe.layout_net, teacher, b, fake_draws)  # (B, raw), (B, 3, S, S)
+            student = model.generator(pipe.layout_net.decode(beta), noise_mode="const").sample
+            loss = loss + args.distill * (perceptual(target, student).mean() + F.mse_loss(student, target))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -185,8 +205,11 @@ def main():
         out.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "model.safetensors")
         pipe.encoder, pipe.generator = model.encoder, model.generator
-        print(json.dumps({**vars(args), "steps": step, "curve": curve, **final_numbers(pipe, args.num_eval)},
-                         indent=1))
+        with torch.no_grad():  # the layout network's samples, as joint_generator.py measures them
+            z = torch.randn(256, pipe.layout_net.config.latent_dim, generator=torch.Generator().manual_seed(0))
+            samples = carry_stats(pipe.generator, pipe.layout_net(z))
+        print(json.dumps({**vars(args), "steps": step, "curve": curve, **final_numbers(pipe, args.num_eval),
+                          "carry_256_samples": samples}, indent=1))
         return
     results = {}
     for name, path in SCENES.items():
