@@ -124,6 +124,14 @@ class GeneratorAutoencoder(torch.nn.Module):
         return self.generator(self.encoder(images).layout, noise_mode="const").sample  # (B, 3, S, S)
 
 
+def samples_carry(pipe, num: int = 256) -> dict:
+    """carry_rate.py's measures on `num` of the layout network's samples (fixed z, as joint_generator.py takes them)
+    rendered by `pipe.generator`."""
+    with torch.no_grad():
+        z = torch.randn(num, pipe.layout_net.config.latent_dim, generator=torch.Generator().manual_seed(0))
+        return carry_stats(pipe.generator, pipe.layout_net(z))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
@@ -154,7 +162,7 @@ def main():
     if args.distill and args.decoder != "generator":
         parser.error("--distill anchors a learning BlobGAN generator: give --decoder generator")
     pipe = frozen_pipe(args.release)
-    teacher = copy.deepcopy(pipe.generator)  # frozen, before --zoo-generator's copy starts to learn
+    teacher = copy.deepcopy(pipe.generator) if args.distill else None  # frozen, before --zoo-generator's copy learns
     encoder = pipe.encoder
     size = encoder.config.image_size
     torch.manual_seed(args.seed)
@@ -205,11 +213,8 @@ def main():
         out.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "model.safetensors")
         pipe.encoder, pipe.generator = model.encoder, model.generator
-        with torch.no_grad():  # the layout network's samples, as joint_generator.py measures them
-            z = torch.randn(256, pipe.layout_net.config.latent_dim, generator=torch.Generator().manual_seed(0))
-            samples = carry_stats(pipe.generator, pipe.layout_net(z))
         print(json.dumps({**vars(args), "steps": step, "curve": curve, **final_numbers(pipe, args.num_eval),
-                          "carry_256_samples": samples}, indent=1))
+                          "carry_256_samples": samples_carry(pipe)}, indent=1))
         return
     results = {}
     for name, path in SCENES.items():

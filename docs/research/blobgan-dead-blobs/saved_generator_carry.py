@@ -1,6 +1,6 @@
-"""carry_rate.py's measure on 256 of the layout network's samples (fixed z, as joint_generator.py and
-plain_autoencoder.py take it) rendered by a generator that plain_autoencoder.py --decoder generator saved (round 21):
-for runs saved before the script measured it itself.
+"""plain_autoencoder.py's `samples_carry` (carry_rate.py's measures on 256 of the layout network's samples, fixed z)
+for a generator that plain_autoencoder.py --decoder generator saved (round 21): for runs saved before that script
+measured it itself.
 
     OMP_NUM_THREADS=1 python docs/research/blobgan-dead-blobs/saved_generator_carry.py OUT/model.safetensors
 """
@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 torch.set_num_threads(1)
-from carry_rate import carry_stats  # noqa: E402  (this folder)
+from plain_autoencoder import samples_carry  # noqa: E402  (this folder)
 from refined_labels import frozen_pipe  # noqa: E402
 
 
@@ -20,9 +20,7 @@ def main():
     state = load_file(sys.argv[1])  # GeneratorAutoencoder's: encoder.* and generator.*
     pipe.generator.load_state_dict({k.removeprefix("generator."): v for k, v in state.items()
                                     if k.startswith("generator.")})
-    with torch.no_grad():
-        z = torch.randn(256, pipe.layout_net.config.latent_dim, generator=torch.Generator().manual_seed(0))
-        print(json.dumps(carry_stats(pipe.generator, pipe.layout_net(z))))
+    print(json.dumps(samples_carry(pipe)))
 
 
 if __name__ == "__main__":
