@@ -90,6 +90,14 @@ def carry_stats(gen, layout, dx: float = DX) -> dict:
     }
 
 
+def samples_carry(pipe, num: int = 256) -> dict:
+    """carry_stats on `num` of the layout network's samples (fixed z) rendered by `pipe.generator`: what
+    joint_generator.py and plain_autoencoder.py measure on samples."""
+    with torch.no_grad():
+        z = torch.randn(num, pipe.layout_net.config.latent_dim, generator=torch.Generator().manual_seed(0))
+        return carry_stats(pipe.generator, pipe.layout_net(z))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("release")

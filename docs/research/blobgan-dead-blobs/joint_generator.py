@@ -43,17 +43,14 @@ from hfgan.losses import inversion_loss  # noqa: E402
 from hfgan.metrics import Evaluator  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
 from hfgan.steps import gan_step  # noqa: E402
-from carry_rate import carry_stats  # noqa: E402  (this folder)
+from carry_rate import samples_carry  # noqa: E402  (this folder)
 from feedback_encoder import draw_fakes  # noqa: E402
 from refined_labels import TRAIN, Curve, final_numbers, frozen_pipe, probe_scenes  # noqa: E402
 
 
 def sample_stats(pipe, evaluator: Evaluator, num_carry: int) -> dict:
     """The samples' FD / KID and carry_rate.py's measures on `num_carry` samples (fixed z)."""
-    with torch.no_grad():
-        z = torch.randn(num_carry, pipe.layout_net.config.latent_dim, generator=torch.Generator().manual_seed(0))
-        layout = pipe.layout_net(z)
-    return {**evaluator(pipe), **carry_stats(pipe.generator, layout)}
+    return {**evaluator(pipe), **samples_carry(pipe, num_carry)}
 
 
 def main():

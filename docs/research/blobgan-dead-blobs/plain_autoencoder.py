@@ -52,8 +52,9 @@ torch.set_num_threads(1)
 from hfgan import BlobGANGenerator, DCGANGenerator  # noqa: E402
 from hfgan.metrics.inversion import psnr, scenes_with_boxes  # noqa: E402
 from hfgan.perceptual import perceptual_distance  # noqa: E402
+from hfgan.utils import atomic_write  # noqa: E402
 from hfgan.models.blobgan.splat import blob_alphas, splat  # noqa: E402
-from carry_rate import carry_stats  # noqa: E402  (this folder)
+from carry_rate import samples_carry  # noqa: E402  (this folder)
 from feedback_encoder import SCENES, draw_fakes  # noqa: E402
 from grid_encoder import GridEncoder  # noqa: E402
 from refined_labels import Curve, final_numbers, frozen_pipe, probe_scenes  # noqa: E402
@@ -122,14 +123,6 @@ class GeneratorAutoencoder(torch.nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.generator(self.encoder(images).layout, noise_mode="const").sample  # (B, 3, S, S)
-
-
-def samples_carry(pipe, num: int = 256) -> dict:
-    """carry_rate.py's measures on `num` of the layout network's samples (fixed z, as joint_generator.py takes them)
-    rendered by `pipe.generator`."""
-    with torch.no_grad():
-        z = torch.randn(num, pipe.layout_net.config.latent_dim, generator=torch.Generator().manual_seed(0))
-        return carry_stats(pipe.generator, pipe.layout_net(z))
 
 
 def main():
@@ -209,9 +202,8 @@ def main():
             curve.add(step)
     model.eval().requires_grad_(False)
     if isinstance(model, GeneratorAutoencoder):
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "model.safetensors")
+        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+        atomic_write(Path(args.out) / "model.safetensors", lambda tmp: save_file(state, tmp))
         pipe.encoder, pipe.generator = model.encoder, model.generator
         print(json.dumps({**vars(args), "steps": step, "curve": curve, **final_numbers(pipe, args.num_eval),
                           "carry_256_samples": samples_carry(pipe)}, indent=1))

@@ -1,4 +1,4 @@
-"""plain_autoencoder.py's `samples_carry` (carry_rate.py's measures on 256 of the layout network's samples, fixed z)
+"""carry_rate.py's `samples_carry` (its measures on 256 of the layout network's samples, fixed z)
 for a generator that plain_autoencoder.py --decoder generator saved (round 21): for runs saved before that script
 measured it itself.
 
@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 torch.set_num_threads(1)
-from plain_autoencoder import samples_carry  # noqa: E402  (this folder)
+from carry_rate import samples_carry  # noqa: E402  (this folder)
 from refined_labels import frozen_pipe  # noqa: E402
 
 
